@@ -1,0 +1,45 @@
+# smppguard developer entry points. `make demo` and `make test` are the two set-up
+# commands of the README: each installs the system packages it needs first.
+
+CARGO ?= cargo
+# Packages the test suite needs beyond the build (real Redis, real Prometheus, an L4 relay).
+TEST_PKGS := redis-server prometheus
+FUZZ_SECONDS ?= 30
+
+.PHONY: deps test-deps demo test lint doc fuzz-smoke fuzz bench ci
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh $(TEST_PKGS)
+
+## The main job: the best runnable thing in the tree.
+demo: deps
+	$(CARGO) run --release -p smppguard -- demo
+
+## The whole test suite (unit, property, integration, doc tests).
+test: test-deps
+	@if command -v cargo-nextest >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --all-targets --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --all-targets --no-fail-fast; \
+	fi
+	$(CARGO) test --workspace --doc
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+doc: deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+## Replays the fuzz corpora and fuzzes every target for FUZZ_SECONDS each.
+fuzz-smoke: deps
+	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+bench: deps
+	$(CARGO) bench -p smppguard-benches
+
+ci:
+	bash .ci/run

@@ -1,0 +1,2 @@
+//! SMS text layer: decoding, reassembly and normalization for matching.
+#![forbid(unsafe_code)]
