@@ -1,0 +1,204 @@
+//! URLs, host names and phone numbers found in the match text, as separate fields rules can
+//! match (a blocklist of domains, a blocklist of numbers).
+
+use std::ops::Range;
+
+use super::chars::is_tld;
+use super::{Extracted, MatchText, NormalizeOptions};
+
+/// Fills `out.urls` and `out.phones` from `out.text`.
+pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
+    if !o.extract_urls && !o.extract_phones {
+        return;
+    }
+    let mut urls = std::mem::take(&mut out.urls);
+    let mut phones = std::mem::take(&mut out.phones);
+    let text = out.text.as_bytes();
+    if o.extract_urls {
+        let mut i = 0;
+        while i < text.len() {
+            match url_at(text, i) {
+                Some(end) => {
+                    let value = out
+                        .text
+                        .get(i..end)
+                        .map(str::to_ascii_lowercase)
+                        .unwrap_or_default();
+                    urls.push(Extracted {
+                        value,
+                        range: out.original_range(i..end),
+                        match_range: i..end,
+                    });
+                    i = end;
+                }
+                None => i += 1,
+            }
+        }
+    }
+    if o.extract_phones {
+        let mut i = 0;
+        while i < text.len() {
+            let inside_url = urls.iter().any(|u| u.match_range.contains(&i));
+            match (!inside_url).then(|| phone_at(text, i)).flatten() {
+                Some((range, value)) => {
+                    i = range.end;
+                    phones.push(Extracted {
+                        value,
+                        range: out.original_range(range.clone()),
+                        match_range: range,
+                    });
+                }
+                None => i += 1,
+            }
+        }
+    }
+    out.urls = urls;
+    out.phones = phones;
+}
+
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+fn is_url_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'*+,;=%".contains(&b)
+}
+
+fn starts_with_ci(text: &[u8], at: usize, prefix: &[u8]) -> bool {
+    text.get(at..at + prefix.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
+}
+
+/// The end of a URL or host name starting at `i`, if one does.
+fn url_at(text: &[u8], i: usize) -> Option<usize> {
+    let first = *text.get(i)?;
+    if !first.is_ascii_alphanumeric() {
+        return None;
+    }
+    if let Some(p) = i.checked_sub(1).and_then(|p| text.get(p))
+        && (is_host_byte(*p) || matches!(*p, b'.' | b'/' | b'@' | b':'))
+    {
+        return None;
+    }
+    let scan = |from: usize| {
+        let mut e = from;
+        while text.get(e).is_some_and(|&b| is_url_byte(b)) {
+            e += 1;
+        }
+        e
+    };
+    let end = if starts_with_ci(text, i, b"http://") || starts_with_ci(text, i, b"https://") {
+        let e = scan(i);
+        // At least one character after the scheme.
+        (e > i + 8 || (e > i + 7 && starts_with_ci(text, i, b"http://"))).then_some(e)?
+    } else if starts_with_ci(text, i, b"www.") {
+        let e = scan(i);
+        (e > i + 4).then_some(e)?
+    } else {
+        bare_host(text, i).map(|host_end| match text.get(host_end) {
+            Some(b'/' | b':' | b'?' | b'#') => scan(host_end),
+            _ => host_end,
+        })?
+    };
+    Some(trim_end(text, i, end))
+}
+
+/// A bare host name `label(.label)+` at `i` whose last label is a known TLD or is followed
+/// by a path: the end of the host.
+fn bare_host(text: &[u8], i: usize) -> Option<usize> {
+    let mut e = i;
+    let mut labels = 0;
+    let mut last_label = i..i;
+    loop {
+        let start = e;
+        while text.get(e).is_some_and(|&b| is_host_byte(b)) {
+            e += 1;
+        }
+        if e == start {
+            return None;
+        }
+        labels += 1;
+        last_label = start..e;
+        if text.get(e) == Some(&b'.') && text.get(e + 1).is_some_and(|&b| is_host_byte(b)) {
+            e += 1;
+            continue;
+        }
+        break;
+    }
+    if labels < 2 {
+        return None;
+    }
+    let label = text.get(last_label)?;
+    if !label.iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let chars: Vec<char> = label
+        .iter()
+        .map(|b| char::from(b.to_ascii_lowercase()))
+        .collect();
+    let path = text.get(e) == Some(&b'/');
+    (is_tld(&chars) || (path && (2..=6).contains(&label.len()))).then_some(e)
+}
+
+/// Drops trailing punctuation that ends a sentence rather than the URL.
+fn trim_end(text: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start
+        && text
+            .get(end - 1)
+            .is_some_and(|b| b".,;:!?'\"]*".contains(b))
+    {
+        end -= 1;
+    }
+    end
+}
+
+/// A phone number at `i`: 7 to 15 digits, optionally after `+`, with single spaces,
+/// dashes, dots or parentheses between groups. Returns its match range and its digits.
+fn phone_at(text: &[u8], i: usize) -> Option<(Range<usize>, String)> {
+    let first = *text.get(i)?;
+    let digit_start = if first == b'+' || first == b'(' {
+        i + 1
+    } else {
+        i
+    };
+    if !text.get(digit_start)?.is_ascii_digit() {
+        return None;
+    }
+    if let Some(p) = i.checked_sub(1).and_then(|p| text.get(p))
+        && (p.is_ascii_alphanumeric() || matches!(*p, b'+' | b'.' | b'/' | b'-'))
+    {
+        return None;
+    }
+    let mut digits = String::new();
+    let mut e = digit_start;
+    let mut last_digit_end = digit_start;
+    loop {
+        while let Some(&b) = text.get(e).filter(|b| b.is_ascii_digit()) {
+            if digits.len() > 15 {
+                return None;
+            }
+            digits.push(char::from(b));
+            e += 1;
+        }
+        last_digit_end = last_digit_end.max(e);
+        let mut s = e;
+        while s < e + 2 && text.get(s).is_some_and(|b| b" -.()".contains(b)) {
+            s += 1;
+        }
+        if s > e && text.get(s).is_some_and(u8::is_ascii_digit) {
+            e = s;
+            continue;
+        }
+        break;
+    }
+    if !(7..=15).contains(&digits.len()) {
+        return None;
+    }
+    if text
+        .get(last_digit_end)
+        .is_some_and(|b| b.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    Some((i..last_digit_end, digits))
+}

@@ -1,0 +1,358 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn norm(s: &str) -> String {
+    Normalizer::default().normalize(s).as_str().to_owned()
+}
+
+/// The decoded text a match-text range came from.
+fn quote<'a>(decoded: &'a str, m: &MatchText, needle: &str) -> &'a str {
+    let at = m.as_str().find(needle).expect("needle in match text");
+    let r = m.original_range(at..at + needle.len());
+    &decoded[r]
+}
+
+#[test]
+fn ascii_is_lower_cased_with_an_identity_map() {
+    let m = Normalizer::default().normalize("Win a FREE Prize");
+    assert_eq!(m.as_str(), "win a free prize");
+    assert_eq!(m.original_range(6..10), 6..10);
+    assert_eq!(m.segs.len(), 1);
+}
+
+#[test]
+fn nfkc_folds_fullwidth_circled_and_compatibility_forms() {
+    assert_eq!(norm("ＡＢＣ１２３"), "abc123");
+    assert_eq!(norm("①②③"), "123");
+    assert_eq!(norm("𝐅𝐑𝐄𝐄 ⓛⓞⓐⓝ"), "free loan");
+    assert_eq!(norm("ｶﾈ"), "カネ");
+    assert_eq!(norm("ﬁnance"), "finance");
+}
+
+#[test]
+fn full_case_folding() {
+    assert_eq!(norm("STRAẞE"), "strasse");
+    assert_eq!(norm("ΣΩ"), "σω");
+}
+
+#[test]
+fn invisible_and_format_characters_are_dropped() {
+    assert_eq!(norm("FR\u{200B}EE lo\u{200D}an"), "free loan");
+    assert_eq!(norm("FR\u{00AD}EE"), "free");
+    assert_eq!(norm("\u{FEFF}pay\u{2060}pal\u{202E}"), "paypal");
+    assert_eq!(norm("提\u{FE0F}額"), "提额");
+}
+
+#[test]
+fn overlay_marks_are_dropped_but_script_marks_kept() {
+    assert_eq!(norm("F\u{336}R\u{336}E\u{336}E\u{336}"), "free");
+    // A combining acute composes under NFKC and stays.
+    assert_eq!(norm("cafe\u{301}"), "café");
+    // Devanagari vowel signs are part of the writing.
+    assert_eq!(norm("हिन्दी"), "हिन्दी");
+}
+
+#[test]
+fn traditional_folds_to_simplified() {
+    assert_eq!(norm("提額"), "提额");
+    assert_eq!(norm("貸款"), "贷款");
+    assert_eq!(norm("額度"), "额度");
+    assert_eq!(norm("信用卡提額"), norm("信用卡提额"));
+}
+
+#[test]
+fn separators_between_han_are_collapsed() {
+    for s in [
+        "信 用 卡",
+        "信.用.卡",
+        "信-用-卡",
+        "信💳用💳卡",
+        "信\u{3000}用\u{3000}卡",
+        "信，用，卡",
+    ] {
+        assert_eq!(norm(s), "信用卡", "{s}");
+    }
+    // Longer gaps are text, not padding.
+    assert_eq!(norm("信用 ... ... 卡"), "信用 ... ... 卡");
+}
+
+#[test]
+fn separators_between_single_letters_are_collapsed() {
+    assert_eq!(norm("F.R.E.E loan"), "free loan");
+    assert_eq!(norm("F R E E"), "free");
+    assert_eq!(norm("l-o-a-n now"), "loan now");
+    assert_eq!(norm("1 3 8 1 2 3 4 5 6 7 8"), "13812345678");
+    // Two single letters are not a chain; words keep their spaces.
+    assert_eq!(norm("a b testing"), "a b testing");
+    assert_eq!(norm("see you at 5 pm"), "see you at 5 pm");
+}
+
+#[test]
+fn confusables_fold_mixed_script_words() {
+    assert_eq!(norm("Сongratulations"), "congratulations");
+    assert_eq!(norm("FRЕЕ lоan"), "free loan");
+    assert_eq!(norm("ΡΑΥΡΑL"), "paypal");
+    assert_eq!(norm("paypa1"), "paypal");
+    // Whole Cyrillic words are left alone: they are Russian, not disguised English.
+    assert_eq!(norm("Привет"), "привет");
+    // Digits in codes are not letters.
+    assert_eq!(norm("covid19 route66"), "covid19 route66");
+}
+
+#[test]
+fn leet_is_off_by_default_and_folds_when_enabled() {
+    // Default: a lone 0/1 among letters is a confusable, other digits stay.
+    assert_eq!(norm("FR33 L0AN"), "fr33 loan");
+    let leet = Normalizer::new(NormalizeOptions {
+        leet: true,
+        ..NormalizeOptions::default()
+    });
+    assert_eq!(
+        leet.normalize("FR33 L0AN fr@ud").as_str(),
+        "free loan fraud"
+    );
+    // Phone numbers are digits only and stay digits.
+    assert_eq!(
+        leet.normalize("call 0791234567").as_str(),
+        "call 0791234567"
+    );
+}
+
+#[test]
+fn digits_fold_from_other_systems_and_chinese_numerals_in_runs() {
+    assert_eq!(norm("call ٠٧٩١٢٣٤٥٦٧٨"), "call 07912345678");
+    assert_eq!(norm("१२३"), "123");
+    assert_eq!(norm("1三8-1二3四-5六7八"), "138-1234-5678");
+    assert_eq!(norm("一三八一二三四五六七八"), "13812345678");
+    assert_eq!(norm("加微信〇九八七六"), "加微信09876");
+    // Numerals that are words stay words.
+    assert_eq!(norm("一起来"), "一起来");
+    assert_eq!(norm("第三季"), "第三季");
+}
+
+#[test]
+fn urls_are_deobfuscated_and_extracted() {
+    let m = Normalizer::default().normalize("Visit hxxps://evil[.]example(dot)com/x now");
+    assert_eq!(m.as_str(), "visit https://evil.example.com/x now");
+    assert_eq!(m.urls().len(), 1);
+    assert_eq!(m.urls()[0].value, "https://evil.example.com/x");
+    assert_eq!(
+        quote("Visit hxxps://evil[.]example(dot)com/x now", &m, "https"),
+        "hxxps"
+    );
+
+    assert_eq!(norm("go to bit . ly/abc"), "go to bit.ly/abc");
+    assert_eq!(norm("example dot com"), "example.com");
+    assert_eq!(norm("www. example. com"), "www.example.com");
+    // Prose is not a host name.
+    assert_eq!(norm("Thanks. Come again"), "thanks. come again");
+    assert_eq!(norm("polka dot dress"), "polka dot dress");
+
+    let m = Normalizer::default().normalize("提額請上 Bit.ly/AbC 或 www.x-y.com.");
+    let values: Vec<_> = m.urls().iter().map(|u| u.value.as_str()).collect();
+    assert_eq!(values, ["bit.ly/abc", "www.x-y.com"]);
+}
+
+#[test]
+fn phones_are_extracted_as_digits() {
+    let text = "致電 +852 9123-4567 或 (021) 5555 1234，勿回 bit.ly/12345678";
+    let m = Normalizer::default().normalize(text);
+    let values: Vec<_> = m.phones().iter().map(|p| p.value.as_str()).collect();
+    assert_eq!(values, ["85291234567", "02155551234"]);
+    assert_eq!(&text[m.phones()[0].range.clone()], "+852 9123-4567");
+    let m = Normalizer::default().normalize("ＴＥＬ：１３８ ００１３ ８０００");
+    assert_eq!(m.phones()[0].value, "13800138000");
+}
+
+#[test]
+fn original_range_quotes_what_the_sender_wrote() {
+    let decoded = "免費 信 用 卡 提額 ＦＲ\u{200B}ＥＥ";
+    let m = Normalizer::default().normalize(decoded);
+    assert_eq!(m.as_str(), "免费信用卡提额 free");
+    assert_eq!(quote(decoded, &m, "信用卡"), "信 用 卡");
+    assert_eq!(quote(decoded, &m, "提额"), "提額");
+    assert_eq!(quote(decoded, &m, "free"), "ＦＲ\u{200B}ＥＥ");
+    assert_eq!(quote(decoded, &m, "免费"), "免費");
+    // Out-of-range and empty ranges are clamped.
+    assert_eq!(m.original_range(1000..2000), decoded.len()..decoded.len());
+    assert_eq!(m.original_range(3..3), 3..3);
+}
+
+#[test]
+fn steps_can_be_switched_off() {
+    let none = Normalizer::new(NormalizeOptions::none());
+    let s = "ＦＲ\u{200B}ＥＥ 提額 hxxp://x[.]com 信 用 卡";
+    let m = none.normalize(s);
+    assert_eq!(m.as_str(), s);
+    assert!(m.urls().is_empty() && m.phones().is_empty());
+    let no_t2s = Normalizer::new(NormalizeOptions {
+        traditional_to_simplified: false,
+        ..NormalizeOptions::default()
+    });
+    assert_eq!(no_t2s.normalize("提額").as_str(), "提額");
+}
+
+#[test]
+fn options_deserialize_with_defaults_and_reject_unknown_keys() {
+    let o: NormalizeOptions = serde_json::from_str(r#"{"leet": true}"#).unwrap();
+    assert!(o.leet && o.nfkc && o.case_fold);
+    assert!(serde_json::from_str::<NormalizeOptions>(r#"{"leetspeak": true}"#).is_err());
+}
+
+#[test]
+fn literals_normalize_like_messages() {
+    let n = Normalizer::default();
+    assert_eq!(n.normalize_literal("提額"), "提额");
+    assert_eq!(n.normalize_literal("ＦＲＥＥ"), "free");
+}
+
+#[test]
+fn generated_tables_hold_known_entries() {
+    use super::chars::{nd_digit, t2s};
+    assert_eq!(t2s('額'), Some('额'));
+    assert_eq!(t2s('貸'), Some('贷'));
+    assert_eq!(t2s('髮'), Some('发'));
+    assert_eq!(t2s('提'), None);
+    assert_eq!(t2s('a'), None);
+    // Chains are resolved: 薴 → 苧 → 苎.
+    assert_eq!(t2s('薴'), Some('苎'));
+    assert_eq!(nd_digit('٣'), Some('3'));
+    assert_eq!(nd_digit('۹'), Some('9'));
+    assert_eq!(nd_digit('५'), Some('5'));
+    assert_eq!(nd_digit('a'), None);
+}
+
+#[test]
+fn buffers_are_reused() {
+    let n = Normalizer::default();
+    let mut m = MatchText::default();
+    n.normalize_into("第一條訊息 ＡＢＣ", &mut m);
+    assert_eq!(m.as_str(), "第一条讯息 abc");
+    n.normalize_into("hi", &mut m);
+    assert_eq!(m.as_str(), "hi");
+    assert_eq!(m.decoded_len(), 2);
+    assert_eq!(m.original_range(0..2), 0..2);
+}
+
+/// Text built from pieces that exercise every step, so generated cases hit the
+/// interesting paths more often than uniform random strings do.
+fn tricky_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a".to_owned()),
+        Just("F".to_owned()),
+        Just(" ".to_owned()),
+        Just(".".to_owned()),
+        Just("-".to_owned()),
+        Just("[.]".to_owned()),
+        Just("(dot)".to_owned()),
+        Just(" dot ".to_owned()),
+        Just("com".to_owned()),
+        Just("www".to_owned()),
+        Just("hxxp".to_owned()),
+        Just("x".to_owned()),
+        Just("h".to_owned()),
+        Just("1".to_owned()),
+        Just("0".to_owned()),
+        Just("7".to_owned()),
+        Just("三".to_owned()),
+        Just("〇".to_owned()),
+        Just("信".to_owned()),
+        Just("額".to_owned()),
+        Just("💳".to_owned()),
+        Just("\u{200B}".to_owned()),
+        Just("\u{336}".to_owned()),
+        Just("\u{301}".to_owned()),
+        Just("Ａ".to_owned()),
+        Just("С".to_owned()),
+        Just("о".to_owned()),
+        Just("ß".to_owned()),
+        Just("İ".to_owned()),
+        Just("ΐ".to_owned()),
+        Just("ｶ".to_owned()),
+        Just("ﾞ".to_owned()),
+        Just("ᄀ".to_owned()),
+        Just("ᅡ".to_owned()),
+        Just("٣".to_owned()),
+        Just("ɑ".to_owned()),
+        Just("@".to_owned()),
+        Just("\u{FFFD}".to_owned()),
+        any::<char>().prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
+fn all_steps() -> NormalizeOptions {
+    NormalizeOptions {
+        leet: true,
+        ..NormalizeOptions::default()
+    }
+}
+
+fn check_map(decoded: &str, m: &MatchText) -> Result<(), TestCaseError> {
+    let text = m.as_str();
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
+    for (k, &a) in bounds.iter().enumerate() {
+        for &b in &bounds[k..] {
+            let r = m.original_range(a..b);
+            prop_assert!(r.start <= r.end && r.end <= decoded.len());
+            prop_assert!(decoded.is_char_boundary(r.start) && decoded.is_char_boundary(r.end));
+        }
+    }
+    for e in m.urls().iter().chain(m.phones()) {
+        prop_assert!(e.range.end <= decoded.len() && e.range.start <= e.range.end);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn normalization_is_idempotent(s in tricky_text(), leet in any::<bool>()) {
+        let n = Normalizer::new(NormalizeOptions { leet, ..NormalizeOptions::default() });
+        let once = n.normalize(&s);
+        let twice = n.normalize(once.as_str());
+        prop_assert_eq!(once.as_str(), twice.as_str());
+    }
+
+    #[test]
+    fn normalization_is_idempotent_on_any_text(s in any::<String>()) {
+        let n = Normalizer::default();
+        let once = n.normalize(&s);
+        let twice = n.normalize(once.as_str());
+        prop_assert_eq!(once.as_str(), twice.as_str());
+    }
+
+    #[test]
+    fn fast_path_agrees_with_general_path(s in tricky_text(), leet in any::<bool>()) {
+        let n = Normalizer::new(NormalizeOptions { leet, ..NormalizeOptions::default() });
+        let fast = n.normalize(&s);
+        let general = n.normalize_general(&s);
+        prop_assert_eq!(fast.as_str(), general.as_str());
+        prop_assert_eq!(fast.urls(), general.urls());
+        prop_assert_eq!(fast.phones(), general.phones());
+    }
+
+    #[test]
+    fn offset_map_points_inside_the_decoded_text(s in tricky_text()) {
+        let n = Normalizer::new(all_steps());
+        let m = n.normalize(&s);
+        check_map(&s, &m)?;
+        let g = n.normalize_general(&s);
+        check_map(&s, &g)?;
+    }
+
+    #[test]
+    fn every_match_character_has_a_source(s in tricky_text()) {
+        let m = Normalizer::default().normalize(&s);
+        for (i, c) in m.as_str().char_indices() {
+            let r = m.original_range(i..i + c.len_utf8());
+            prop_assert!(!r.is_empty(), "{:?} at {} has no source", c, i);
+        }
+    }
+}
