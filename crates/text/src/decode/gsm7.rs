@@ -1,0 +1,148 @@
+//! GSM 7-bit default alphabet (TS 23.038 6.2.1): septet unpacking, the 0x1B extension
+//! table, and the national language locking and single shift tables.
+
+use super::DecodeWarning;
+use super::gsm_tables::{LOCKING, SINGLE};
+
+/// The escape septet: the next septet is read from the single shift table.
+const ESC: u8 = 0x1B;
+
+/// The pair of tables one part is decoded with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tables {
+    locking: u8,
+    single: u8,
+}
+
+impl Tables {
+    /// The default alphabet and extension table.
+    pub(crate) const DEFAULT: Tables = Tables {
+        locking: 0,
+        single: 0,
+    };
+
+    /// Tables selected by UDH IEs 0x25 (locking) and 0x24 (single shift). Unknown
+    /// language identifiers fall back to the default table with a warning.
+    pub(crate) fn select(
+        locking: Option<u8>,
+        single: Option<u8>,
+        warnings: &mut Vec<DecodeWarning>,
+    ) -> Tables {
+        let mut pick = |lang: Option<u8>| match lang {
+            None => 0,
+            Some(l) if usize::from(l) < LOCKING.len() => l,
+            Some(l) => {
+                warnings.push(DecodeWarning::UnknownLanguage(l));
+                0
+            }
+        };
+        Tables {
+            locking: pick(locking),
+            single: pick(single),
+        }
+    }
+
+    fn lock(self, septet: u8) -> char {
+        LOCKING
+            .get(usize::from(self.locking))
+            .and_then(|t| t.get(usize::from(septet)))
+            .and_then(|&cp| char::from_u32(u32::from(cp)))
+            .unwrap_or(char::REPLACEMENT_CHARACTER)
+    }
+
+    fn shift(self, septet: u8) -> char {
+        match SINGLE
+            .get(usize::from(self.single))
+            .and_then(|t| t.get(usize::from(septet)))
+        {
+            // Not in the extension table: show the basic table's character (6.2.1.1).
+            Some(0) | None => self.lock(septet),
+            Some(&cp) => char::from_u32(u32::from(cp)).unwrap_or(char::REPLACEMENT_CHARACTER),
+        }
+    }
+}
+
+/// Decodes septets (one per octet) into `out`.
+///
+/// `boundaries` lists septet indices where a new part starts; for each, the offset in
+/// `out` where that part's text starts is pushed to `marks` (after a character whose
+/// escape straddles the boundary).
+pub(crate) fn decode_septets(
+    septets: &[u8],
+    tables: Tables,
+    out: &mut String,
+    warnings: &mut Vec<DecodeWarning>,
+    boundaries: &[usize],
+    marks: &mut Vec<usize>,
+) {
+    let mut next_boundary = boundaries.iter().peekable();
+    let mut high_bit = false;
+    let mut i = 0;
+    while i < septets.len() || next_boundary.peek().is_some() {
+        while next_boundary.next_if(|&&b| b <= i).is_some() {
+            marks.push(out.len());
+        }
+        let Some(&s) = septets.get(i) else {
+            break;
+        };
+        i += 1;
+        if s > 0x7F {
+            high_bit = true;
+            out.push(char::REPLACEMENT_CHARACTER);
+        } else if s == ESC {
+            match septets.get(i) {
+                Some(&n) if n <= 0x7F => {
+                    out.push(tables.shift(n));
+                    i += 1;
+                }
+                Some(_) => {
+                    // The escaped septet is invalid: it is reported on the next round.
+                    out.push(char::REPLACEMENT_CHARACTER);
+                }
+                None => {
+                    warnings.push(DecodeWarning::TrailingEscape);
+                    out.push(char::REPLACEMENT_CHARACTER);
+                }
+            }
+        } else {
+            out.push(tables.lock(s));
+        }
+    }
+    if high_bit {
+        warnings.push(DecodeWarning::Gsm7HighBit);
+    }
+}
+
+/// Octets needed to hold `bits` bits.
+fn octets_for(bits: usize) -> usize {
+    bits.div_ceil(8)
+}
+
+/// Unpacks packed septets from `body`, starting `start_bits` bits in (after a UDH and
+/// its fill bits), appending them to `out`.
+///
+/// A final zero septet made only of the padding of the last octet is dropped: the encoder
+/// wrote the same octets for one septet less (TS 23.038 6.1.2.1.1).
+pub(crate) fn unpack(body: &[u8], start_bits: usize, out: &mut Vec<u8>) {
+    let avail = (body.len() * 8).saturating_sub(start_bits);
+    let mut n = avail / 7;
+    let septet = |k: usize| -> u8 {
+        let bit = start_bits + k * 7;
+        let byte = bit / 8;
+        let shift = bit % 8;
+        let lo = u16::from(body.get(byte).copied().unwrap_or(0));
+        let hi = u16::from(body.get(byte + 1).copied().unwrap_or(0));
+        (((lo | (hi << 8)) >> shift) & 0x7F) as u8
+    };
+    if n > 0 && septet(n - 1) == 0 && octets_for(start_bits + (n - 1) * 7) == body.len() {
+        n -= 1;
+    }
+    out.reserve(n);
+    out.extend((0..n).map(septet));
+}
+
+/// Fill bits after a UDH of `udh_octets` octets so the text starts on a septet boundary.
+pub(crate) fn start_bits(udh_octets: usize) -> usize {
+    let bits = udh_octets * 8;
+    bits.div_ceil(7) * 7
+}
