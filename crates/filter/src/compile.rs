@@ -1,0 +1,567 @@
+//! Compiling a [`RulePack`] into an immutable [`Ruleset`]: one Hyperscan block-mode
+//! database per field, the term and rule tables the evaluator walks, and the indexes that
+//! pick which rules to evaluate for a message.
+//!
+//! Hot-path choices, measured in `docs/performance.md`:
+//! - no start-of-match (SOM) in the scanning databases; a match's start is computed after
+//!   the verdict, and only for rules that matched (literals by length, regexes through a
+//!   one-expression SOM database compiled on first use and cached);
+//! - `SINGLEMATCH` on every expression: a term only needs to know it matched once;
+//! - identical expressions on the same field are compiled once and fan out to every
+//!   pattern that uses them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use hyperscan::{BlockDatabase, Builder, Pattern, PatternFlags, Patterns};
+
+use crate::error::{Diagnostic, Error, Problem};
+use crate::list::{List, ListKind};
+use crate::model::{Action, Category, Field, Mode};
+use crate::pack::{Cond, HsExpr, RuleDef, RulePack, TermDef, TermKind};
+
+/// Identifies a compiled ruleset: a digest of the pack's files and lists, so the same pack
+/// has the same version on every node and after every restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RulesetVersion(pub u64);
+
+impl std::fmt::Display for RulesetVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// A rule of a compiled ruleset, as listed by [`Ruleset::rules`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleInfo<'a> {
+    /// The rule id.
+    pub id: &'a str,
+    /// What the rule is for.
+    pub description: &'a str,
+    /// Its category.
+    pub category: Category,
+    /// Its action.
+    pub action: Action,
+    /// Enforce or monitor.
+    pub mode: Mode,
+    /// Its priority.
+    pub priority: i32,
+}
+
+/// Sizes and timings of a compiled ruleset, for `rules check`, reload reports and metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RulesetStats {
+    /// Rules.
+    pub rules: usize,
+    /// Named patterns (shared and rule-local) in use.
+    pub patterns: usize,
+    /// Distinct Hyperscan expressions, over all fields.
+    pub expressions: usize,
+    /// Lists.
+    pub lists: usize,
+    /// Entries over all lists.
+    pub list_entries: usize,
+    /// Bytes of all Hyperscan databases.
+    pub database_bytes: usize,
+    /// Bytes of one scanning scratch (one per worker thread).
+    pub scratch_bytes: usize,
+    /// Wall time of the Hyperscan compilation.
+    pub compile_time: Duration,
+}
+
+/// One field's database and the tables that map its match ids back to patterns.
+pub(crate) struct FieldDb {
+    pub(crate) db: BlockDatabase,
+    /// Expression id → range in `term_ids` (CSR layout).
+    expr_term_start: Vec<u32>,
+    term_ids: Vec<u32>,
+    /// The expressions, for explanations.
+    pub(crate) exprs: Vec<HsExpr>,
+    /// Per expression, a SOM database compiled the first time a match must be explained.
+    som: Vec<OnceLock<Option<BlockDatabase>>>,
+}
+
+impl FieldDb {
+    /// The patterns (terms) expression `id` belongs to.
+    pub(crate) fn terms_of(&self, id: u32) -> &[u32] {
+        let i = id as usize;
+        match (self.expr_term_start.get(i), self.expr_term_start.get(i + 1)) {
+            (Some(&a), Some(&b)) => self
+                .term_ids
+                .get(a as usize..b as usize)
+                .unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// The SOM database for expression `id`, compiled on first use; `None` when Hyperscan
+    /// cannot compile it with SOM (the span then has a known end only).
+    pub(crate) fn som_db(&self, id: u32) -> Option<&BlockDatabase> {
+        let cell = self.som.get(id as usize)?;
+        cell.get_or_init(|| {
+            let e = self.exprs.get(id as usize)?;
+            let mut p = pattern(e, false);
+            p.flags |= PatternFlags::SOM_LEFTMOST;
+            p.build().ok()
+        })
+        .as_ref()
+    }
+}
+
+/// A compiled, immutable ruleset, shared by every worker through an `Arc`.
+pub struct Ruleset {
+    /// Process-unique, so a scratch knows which ruleset it was sized for.
+    pub(crate) serial: u64,
+    pub(crate) version: RulesetVersion,
+    pub(crate) name: String,
+    pub(crate) pack_version: String,
+    pub(crate) fields: [Option<FieldDb>; Field::ALL.len()],
+    pub(crate) terms: Vec<TermDef>,
+    pub(crate) rules: Vec<RuleDef>,
+    pub(crate) rule_ids: Vec<Arc<str>>,
+    pub(crate) lists: Vec<List>,
+    /// Term → rules whose own condition names it (CSR).
+    term_rule_start: Vec<u32>,
+    term_rule_ids: Vec<u32>,
+    /// Rule → rules whose condition names it with `@` (CSR).
+    dep_start: Vec<u32>,
+    dep_ids: Vec<u32>,
+    /// Rules that can be true without any Hyperscan match (they use `not` or a list), by
+    /// the scope key that can make them apply.
+    pub(crate) always_global: Vec<u32>,
+    pub(crate) always_by_account: HashMap<String, Vec<u32>>,
+    pub(crate) always_by_group: HashMap<String, Vec<u32>>,
+    /// A scratch sized for every database, cloned for each new worker (`hs_clone_scratch`).
+    prototype: Mutex<hyperscan::Scratch>,
+    pub(crate) normalize: Option<toml::Table>,
+    pub(crate) stats: RulesetStats,
+}
+
+impl std::fmt::Debug for Ruleset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ruleset")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A field's expressions and its (expression id, term) pairs, while compiling.
+type FieldExprs = (Vec<HsExpr>, Vec<(u32, u32)>);
+
+static SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// Builds the Hyperscan pattern for an expression. `single` adds `SINGLEMATCH`.
+fn pattern(e: &HsExpr, single: bool) -> Pattern {
+    let mut flags = PatternFlags::empty();
+    if e.flags.caseless {
+        flags |= PatternFlags::CASELESS;
+    }
+    if e.flags.dotall {
+        flags |= PatternFlags::DOTALL;
+    }
+    if e.flags.utf8 {
+        flags |= PatternFlags::UTF8;
+    }
+    if e.flags.ucp {
+        flags |= PatternFlags::UCP;
+    }
+    if single {
+        flags |= PatternFlags::SINGLEMATCH;
+    }
+    Pattern {
+        expression: e.expression.clone(),
+        flags,
+        id: None,
+        ext: Default::default(),
+        som: None,
+    }
+}
+
+/// Turns a Hyperscan error into a [`Problem`], pulling out the position it names.
+fn regex_problem(err: &hyperscan::Error) -> Problem {
+    match err {
+        hyperscan::Error::Hyperscan(hyperscan::HsError::CompileError(ce)) => {
+            let message = ce.message().trim_end_matches('.').to_owned();
+            let position = message
+                .rsplit_once("at index ")
+                .and_then(|(_, n)| n.trim().parse().ok());
+            Problem::Regex { message, position }
+        }
+        hyperscan::Error::NulByte(_) => Problem::Regex {
+            message: "the expression contains a NUL byte; write it as \\x00".into(),
+            position: None,
+        },
+        other => Problem::Regex {
+            message: other
+                .to_string()
+                .to_lowercase()
+                .trim_end_matches('.')
+                .to_owned(),
+            position: None,
+        },
+    }
+}
+
+/// Checks one expression with Hyperscan's analyser, without compiling a database.
+pub(crate) fn check_expression(e: &HsExpr) -> Result<(), Problem> {
+    let info = pattern(e, false)
+        .info()
+        .map_err(|err| regex_problem(&err))?;
+    if info.min_width() == 0 {
+        return Err(Problem::MatchesEmpty);
+    }
+    Ok(())
+}
+
+/// Whether `cond` can be true when no Hyperscan term matched (conservative: `not` and
+/// list terms count as "can").
+fn fires_without_match(cond: &Cond, terms: &[TermDef], rules: &[RuleDef], depth: usize) -> bool {
+    match cond {
+        Cond::Term(t) => matches!(
+            terms.get(*t as usize).map(|t| &t.kind),
+            Some(TermKind::List(_))
+        ),
+        Cond::Rule(r) => {
+            depth > crate::pack::MAX_REF_DEPTH
+                || rules
+                    .get(*r as usize)
+                    .is_some_and(|r| fires_without_match(&r.cond, terms, rules, depth + 1))
+        }
+        Cond::Not(_) => true,
+        Cond::And(cs) => cs
+            .iter()
+            .all(|c| fires_without_match(c, terms, rules, depth)),
+        Cond::Or(cs) => cs
+            .iter()
+            .any(|c| fires_without_match(c, terms, rules, depth)),
+    }
+}
+
+/// Builds a CSR table from (key, value) pairs over `n` keys.
+fn csr(n: usize, mut pairs: Vec<(u32, u32)>) -> (Vec<u32>, Vec<u32>) {
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut start = vec![0u32; n + 1];
+    for &(k, _) in &pairs {
+        if let Some(s) = start.get_mut(k as usize + 1) {
+            *s += 1;
+        }
+    }
+    for i in 1..start.len() {
+        let prev = start.get(i - 1).copied().unwrap_or(0);
+        if let Some(s) = start.get_mut(i) {
+            *s += prev;
+        }
+    }
+    (start, pairs.into_iter().map(|(_, v)| v).collect())
+}
+
+fn csr_get<'a>(start: &[u32], ids: &'a [u32], key: u32) -> &'a [u32] {
+    let k = key as usize;
+    match (start.get(k), start.get(k + 1)) {
+        (Some(&a), Some(&b)) => ids.get(a as usize..b as usize).unwrap_or_default(),
+        _ => &[],
+    }
+}
+
+fn hs_error(what: &'static str, e: &hyperscan::Error) -> Error {
+    Error::Hyperscan {
+        what,
+        message: e
+            .to_string()
+            .to_lowercase()
+            .trim_end_matches('.')
+            .to_owned(),
+    }
+}
+
+// === impl Ruleset ===
+
+impl Ruleset {
+    /// Compiles a validated pack. This is slow for big packs (a 10k-expression pack takes
+    /// tens of seconds): call it off the hot path, e.g. in `spawn_blocking`.
+    pub fn compile(pack: RulePack) -> Result<Self, Error> {
+        let RulePack {
+            name,
+            version: pack_version,
+            normalize,
+            lists,
+            terms,
+            rules,
+            digest,
+            ..
+        } = pack;
+
+        // Expressions per field, deduplicated, each mapped to its terms.
+        let mut per_field: Vec<FieldExprs> = (0..Field::ALL.len())
+            .map(|_| (Vec::new(), Vec::new()))
+            .collect();
+        let mut seen: HashMap<(Field, &HsExpr), u32> = HashMap::new();
+        let mut term_rule_pairs = Vec::new();
+        for (ti, term) in terms.iter().enumerate() {
+            let Ok(ti) = u32::try_from(ti) else { continue };
+            let TermKind::Exprs(exprs) = &term.kind else {
+                continue;
+            };
+            let Some((field_exprs, pairs)) = per_field.get_mut(term.field.index()) else {
+                continue;
+            };
+            for e in exprs {
+                let id = *seen.entry((term.field, e)).or_insert_with(|| {
+                    field_exprs.push(e.clone());
+                    u32::try_from(field_exprs.len() - 1).unwrap_or(u32::MAX)
+                });
+                pairs.push((id, ti));
+            }
+        }
+        drop(seen);
+
+        let started = Instant::now();
+        let mut fields: [Option<FieldDb>; Field::ALL.len()] = Default::default();
+        let mut prototype: Option<hyperscan::Scratch> = None;
+        let mut database_bytes = 0;
+        let mut expressions = 0;
+        for (fi, (exprs, pairs)) in per_field.into_iter().enumerate() {
+            if exprs.is_empty() {
+                continue;
+            }
+            let patterns: Patterns = exprs
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut p = pattern(e, true);
+                    p.id = Some(i);
+                    p
+                })
+                .collect();
+            let db: BlockDatabase = match patterns.build() {
+                Ok(db) => db,
+                Err(err) => {
+                    return Err(compile_failure(&err, &exprs, &pairs, &terms, &rules));
+                }
+            };
+            database_bytes += db.size().map_err(|e| hs_error("database size", &e))?;
+            match &mut prototype {
+                Some(s) => {
+                    db.realloc_scratch(s)
+                        .map_err(|e| hs_error("scratch allocation", &e))?;
+                }
+                None => {
+                    prototype = Some(
+                        db.alloc_scratch()
+                            .map_err(|e| hs_error("scratch allocation", &e))?,
+                    );
+                }
+            }
+            expressions += exprs.len();
+            let (expr_term_start, term_ids) = csr(exprs.len(), pairs);
+            let som = (0..exprs.len()).map(|_| OnceLock::new()).collect();
+            if let Some(slot) = fields.get_mut(fi) {
+                *slot = Some(FieldDb {
+                    db,
+                    expr_term_start,
+                    term_ids,
+                    exprs,
+                    som,
+                });
+            }
+        }
+        let compile_time = started.elapsed();
+        let prototype = match prototype {
+            Some(p) => p,
+            // No expression at all (a pack of list rules): a scratch for a trivial
+            // database keeps the scanning code uniform.
+            None => {
+                let db: BlockDatabase = Pattern::with_flags("a", PatternFlags::empty())
+                    .and_then(|p| p.build())
+                    .map_err(|e| hs_error("compile", &e))?;
+                db.alloc_scratch()
+                    .map_err(|e| hs_error("scratch allocation", &e))?
+            }
+        };
+        let scratch_bytes = prototype.size().map_err(|e| hs_error("scratch size", &e))?;
+
+        // Which rules each term and each rule can make true.
+        fn walk(c: &Cond, rule: u32, terms: &mut Vec<(u32, u32)>, deps: &mut Vec<(u32, u32)>) {
+            match c {
+                Cond::Term(t) => terms.push((*t, rule)),
+                Cond::Rule(r) => deps.push((*r, rule)),
+                Cond::Not(c) => walk(c, rule, terms, deps),
+                Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| walk(c, rule, terms, deps)),
+            }
+        }
+        let mut dep_pairs = Vec::new();
+        for (ri, r) in rules.iter().enumerate() {
+            let Ok(ri) = u32::try_from(ri) else { continue };
+            walk(&r.cond, ri, &mut term_rule_pairs, &mut dep_pairs);
+        }
+        let (term_rule_start, term_rule_ids) = csr(terms.len(), term_rule_pairs);
+        let (dep_start, dep_ids) = csr(rules.len(), dep_pairs);
+
+        let mut always_global = Vec::new();
+        let mut always_by_account: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut always_by_group: HashMap<String, Vec<u32>> = HashMap::new();
+        for (ri, r) in rules.iter().enumerate() {
+            let Ok(ri) = u32::try_from(ri) else { continue };
+            if !fires_without_match(&r.cond, &terms, &rules, 0) {
+                continue;
+            }
+            if !r.scope.restricted {
+                always_global.push(ri);
+                continue;
+            }
+            for a in &r.scope.accounts {
+                always_by_account.entry(a.clone()).or_default().push(ri);
+            }
+            for g in &r.scope.groups {
+                always_by_group.entry(g.clone()).or_default().push(ri);
+            }
+        }
+
+        let patterns = terms.len();
+        let list_entries = lists.iter().map(List::len).sum();
+        let rule_ids = rules.iter().map(|r| Arc::from(r.id.as_str())).collect();
+        Ok(Self {
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            version: RulesetVersion(digest),
+            name,
+            pack_version,
+            fields,
+            stats: RulesetStats {
+                rules: rules.len(),
+                patterns,
+                expressions,
+                lists: lists.len(),
+                list_entries,
+                database_bytes,
+                scratch_bytes,
+                compile_time,
+            },
+            terms,
+            rules,
+            rule_ids,
+            lists,
+            term_rule_start,
+            term_rule_ids,
+            dep_start,
+            dep_ids,
+            always_global,
+            always_by_account,
+            always_by_group,
+            prototype: Mutex::new(prototype),
+            normalize,
+        })
+    }
+
+    /// Loads, validates and compiles the pack at `path` (a file or a directory).
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        Self::compile(RulePack::load(path)?)
+    }
+
+    /// The content version carried by every verdict of this ruleset.
+    pub fn version(&self) -> RulesetVersion {
+        self.version
+    }
+
+    /// The pack's `name`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pack's own `version` string.
+    pub fn pack_version(&self) -> &str {
+        &self.pack_version
+    }
+
+    /// The pack's raw `[normalize]` table, if any.
+    pub fn normalize_table(&self) -> Option<&toml::Table> {
+        self.normalize.as_ref()
+    }
+
+    /// Sizes and compile time.
+    pub fn stats(&self) -> &RulesetStats {
+        &self.stats
+    }
+
+    /// The rules, in pack order.
+    pub fn rules(&self) -> impl ExactSizeIterator<Item = RuleInfo<'_>> {
+        self.rules.iter().map(|r| RuleInfo {
+            id: &r.id,
+            description: &r.description,
+            category: r.category,
+            action: r.action,
+            mode: r.mode,
+            priority: r.priority,
+        })
+    }
+
+    /// The lists: name, kind and number of entries.
+    pub fn lists(&self) -> impl ExactSizeIterator<Item = (&str, ListKind, usize)> {
+        self.lists
+            .iter()
+            .map(|l| (l.name.as_str(), l.kind, l.len()))
+    }
+
+    pub(crate) fn field_db(&self, f: Field) -> Option<&FieldDb> {
+        self.fields.get(f.index()).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn rules_of_term(&self, term: u32) -> &[u32] {
+        csr_get(&self.term_rule_start, &self.term_rule_ids, term)
+    }
+
+    pub(crate) fn dependents(&self, rule: u32) -> &[u32] {
+        csr_get(&self.dep_start, &self.dep_ids, rule)
+    }
+
+    /// A fresh Hyperscan scratch for every database of this ruleset.
+    pub(crate) fn clone_scratch(&self) -> Option<hyperscan::Scratch> {
+        // A poisoned lock only means another thread panicked while cloning; the
+        // scratch itself is still valid.
+        let guard = self.prototype.lock().unwrap_or_else(|p| p.into_inner());
+        Some(guard.clone())
+    }
+}
+
+/// Maps a failed multi-pattern compile back to the pattern(s) at fault.
+fn compile_failure(
+    err: &hyperscan::Error,
+    exprs: &[HsExpr],
+    pairs: &[(u32, u32)],
+    terms: &[TermDef],
+    rules: &[RuleDef],
+) -> Error {
+    let index = match err {
+        hyperscan::Error::Hyperscan(hyperscan::HsError::CompileError(ce)) => ce.expression(),
+        _ => None,
+    };
+    let Some(index) = index else {
+        return hs_error("compile", err);
+    };
+    let problem = regex_problem(err);
+    let Ok(id) = u32::try_from(index) else {
+        return hs_error("compile", err);
+    };
+    let diags: Vec<Diagnostic> = pairs
+        .iter()
+        .filter(|(e, _)| *e == id)
+        .filter_map(|&(_, t)| terms.get(t as usize))
+        .map(|t| Diagnostic {
+            location: t.location.clone(),
+            rule: t
+                .owner
+                .and_then(|r| rules.get(r as usize))
+                .map(|r| r.id.clone()),
+            pattern: Some(t.name.clone()),
+            problem: problem.clone(),
+        })
+        .collect();
+    if diags.is_empty() || exprs.get(index).is_none() {
+        return hs_error("compile", err);
+    }
+    Error::Invalid(diags)
+}

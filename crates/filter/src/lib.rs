@@ -1,0 +1,63 @@
+//! smppguard's filter engine: rule packs compiled to Hyperscan, lists, policy,
+//! explainable verdicts, hot swap and shadow mode.
+//!
+//! Given a message's envelope (account, addresses, service_type, data_coding) and its
+//! decoded, reassembled and normalized text, the engine decides in microseconds what to
+//! do with it and says why. It returns data only: no I/O, no async runtime, no metrics.
+//! The proxy counts, logs and acts on the [`Verdict`].
+//!
+//! The key types:
+//! - [`RulePack`]: a validated rule pack, loaded from a TOML file or a directory of them
+//!   (format reference: `docs/rules.md`);
+//! - [`Ruleset`]: the compiled, immutable form (one Hyperscan database per field);
+//! - [`Engine`]: the live ruleset behind an `ArcSwap`, hot reload, shadow candidate;
+//! - [`Scratch`]: per-worker scanning state;
+//! - [`Verdict`]: the action, the matched rules with quoted evidence, the ruleset version.
+//!
+//! ```no_run
+//! use smppguard_filter::{Engine, Envelope, Prepared, Scratch};
+//!
+//! let engine = Engine::load("rules/default")?;
+//! let mut scratch = Scratch::new(); // one per worker thread
+//! let env = Envelope { account: "acme", source_addr: "ACME", ..Envelope::default() };
+//! let verdict = engine.scan(&env, &Prepared::plain("your code is 1234"), &mut scratch);
+//! if verdict.is_blocking() { /* answer with the action's status */ }
+//! # Ok::<(), smppguard_filter::Error>(())
+//! ```
+//!
+//! # Layout
+//! - `model`: actions, modes, categories and fields (bounded label values);
+//! - `pack`: the TOML format, loading and validation; `expr`: the `when` language;
+//! - `list`: domain, phone and sender lists;
+//! - `compile`: pack → Hyperscan databases and evaluation tables;
+//! - `scan`: per-message scanning and rule evaluation; `verdict`: its result;
+//! - `engine`: live/shadow rulesets and reload; `input`: what the caller hands in;
+//! - `error`: load, validation and compile errors with file, line, rule and pattern.
+//!
+//! # Cargo features
+//! None. Hyperscan is linked from the system (`libhyperscan-dev`, 5.4).
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod compile;
+mod digest;
+mod engine;
+mod error;
+mod expr;
+mod input;
+mod list;
+mod model;
+mod pack;
+mod scan;
+mod verdict;
+
+pub use crate::compile::{RuleInfo, Ruleset, RulesetStats, RulesetVersion};
+pub use crate::engine::{Engine, ReloadReport};
+pub use crate::error::{Diagnostic, Error, Location, Problem};
+pub use crate::expr::{ExprError, ExprErrorKind};
+pub use crate::input::{Envelope, Extracted, OffsetMap, Prepared};
+pub use crate::list::ListKind;
+pub use crate::model::{Action, ActionKind, Category, DEFAULT_REJECT_STATUS, Field, Mode};
+pub use crate::pack::{FORMAT_VERSION, RulePack};
+pub use crate::scan::Scratch;
+pub use crate::verdict::{Evidence, MAX_QUOTE, RuleMatch, ScanError, ShadowVerdict, Span, Verdict};

@@ -1,0 +1,749 @@
+//! Scanning one message: Hyperscan over each field, then the rules whose patterns
+//! matched (and the few that can fire without a match), then the verdict.
+//!
+//! Per-message state lives in the caller's [`Scratch`] and is reset by bumping a
+//! generation counter rather than clearing arrays, so the cost of a clean message does
+//! not grow with the size of the pack. Nothing here may panic: the Hyperscan callback
+//! runs behind an `extern "C"` frame, where a panic aborts the process.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyperscan::Matching;
+
+use crate::compile::{FieldDb, Ruleset};
+use crate::input::{Envelope, Prepared, host_of};
+use crate::model::{Action, Field, Mode};
+use crate::pack::{Cond, Scope, TermKind};
+use crate::verdict::{Evidence, MAX_QUOTE, RuleMatch, ScanError, ShadowVerdict, Span, Verdict};
+
+/// Per-thread scanning state: Hyperscan scratch space plus the evaluator's arrays.
+///
+/// Keep one per worker thread (or per task) and pass it to every scan; it resizes
+/// itself, once, when the engine's ruleset changes. Not `Sync`: Hyperscan scratch space
+/// must never be used by two scans at once.
+#[derive(Default)]
+pub struct Scratch {
+    hs: Option<hyperscan::Scratch>,
+    /// Serials of the (live, shadow) rulesets `hs` is sized for.
+    sized_for: (u64, u64),
+    live: State,
+    shadow: State,
+    bufs: Bufs,
+    explain: Option<hyperscan::Scratch>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch")
+            .field("sized_for", &self.sized_for)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scratch {
+    /// Empty scratch; Hyperscan space is allocated on the first scan.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes `hs` valid for `live` and `shadow`.
+    fn prepare(&mut self, live: &Ruleset, shadow: Option<&Ruleset>) -> Result<(), ScanError> {
+        let want = (live.serial, shadow.map_or(0, |s| s.serial));
+        if self.hs.is_some() && self.sized_for == want {
+            return Ok(());
+        }
+        self.hs = None;
+        let mut hs = live.clone_scratch().ok_or(ScanError::Scratch)?;
+        if let Some(sh) = shadow {
+            for f in Field::ALL {
+                if let Some(fdb) = sh.field_db(f) {
+                    fdb.db
+                        .realloc_scratch(&mut hs)
+                        .map_err(|_| ScanError::Scratch)?;
+                }
+            }
+        }
+        self.hs = Some(hs);
+        self.sized_for = want;
+        Ok(())
+    }
+}
+
+/// Reusable buffers for derived field values.
+#[derive(Default)]
+struct Bufs {
+    /// Lower-cased hosts of the message's URLs, back to back.
+    domains: String,
+    domain_ranges: Vec<Range<usize>>,
+    /// Normalization buffer for list lookups.
+    lookup: String,
+}
+
+/// The first match of a term in this message.
+#[derive(Clone, Copy, Debug)]
+struct Hit {
+    term: u32,
+    field: Field,
+    value: u32,
+    expr: u32,
+    end: u64,
+}
+
+/// Evaluator state for one ruleset.
+#[derive(Default)]
+struct State {
+    serial: u64,
+    generation: u32,
+    /// `== generation` when the term is true for this message.
+    term_true: Vec<u32>,
+    /// `== generation` when a list term has been looked up for this message.
+    list_done: Vec<u32>,
+    /// For a true list term, the index of the value found in the list.
+    list_value: Vec<u32>,
+    hits: Vec<Hit>,
+    is_candidate: Vec<u32>,
+    candidates: Vec<u32>,
+    rule_done: Vec<u32>,
+    rule_value: Vec<bool>,
+    matched: Vec<u32>,
+}
+
+impl State {
+    fn begin(&mut self, rs: &Ruleset) {
+        if self.serial != rs.serial {
+            let terms = rs.terms.len();
+            let rules = rs.rules.len();
+            *self = Self {
+                serial: rs.serial,
+                term_true: vec![0; terms],
+                list_done: vec![0; terms],
+                list_value: vec![0; terms],
+                is_candidate: vec![0; rules],
+                rule_done: vec![0; rules],
+                rule_value: vec![false; rules],
+                ..Self::default()
+            };
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            for v in [
+                &mut self.term_true,
+                &mut self.list_done,
+                &mut self.is_candidate,
+                &mut self.rule_done,
+            ] {
+                v.fill(0);
+            }
+            self.generation = 1;
+        }
+        self.hits.clear();
+        self.candidates.clear();
+        self.matched.clear();
+    }
+
+    fn add_candidate(&mut self, r: u32) {
+        if let Some(s) = self.is_candidate.get_mut(r as usize)
+            && *s != self.generation
+        {
+            *s = self.generation;
+            self.candidates.push(r);
+        }
+    }
+}
+
+/// The borrowed inputs of one scan.
+struct Msg<'a> {
+    env: &'a Envelope<'a>,
+    msg: &'a Prepared<'a>,
+    domains: &'a str,
+    domain_ranges: &'a [Range<usize>],
+}
+
+impl Msg<'_> {
+    fn value_count(&self, f: Field) -> usize {
+        match f {
+            Field::Url => self.msg.urls.len(),
+            Field::Domain => self.domain_ranges.len(),
+            Field::Phone => self.msg.phones.len(),
+            Field::Binary => usize::from(self.msg.binary.is_some()),
+            _ => 1,
+        }
+    }
+
+    fn value(&self, f: Field, i: usize) -> Option<&[u8]> {
+        Some(match f {
+            Field::Text => self.msg.text.as_bytes(),
+            Field::Decoded => self.msg.decoded.as_bytes(),
+            Field::SourceAddr => self.env.source_addr.as_bytes(),
+            Field::DestinationAddr => self.env.destination_addr.as_bytes(),
+            Field::ServiceType => self.env.service_type.as_bytes(),
+            Field::Url => self.msg.urls.get(i)?.value.as_bytes(),
+            Field::Domain => self
+                .domains
+                .get(self.domain_ranges.get(i)?.clone())?
+                .as_bytes(),
+            Field::Phone => self.msg.phones.get(i)?.value.as_bytes(),
+            Field::Binary => self.msg.binary?,
+        })
+    }
+
+    fn str_value(&self, f: Field, i: usize) -> Option<&str> {
+        std::str::from_utf8(self.value(f, i)?).ok()
+    }
+}
+
+/// Scans `msg` with the live ruleset (and the shadow one, if any) and builds the verdict.
+pub(crate) fn run(
+    live: &Ruleset,
+    shadow: Option<&Ruleset>,
+    env: &Envelope<'_>,
+    msg: &Prepared<'_>,
+    scratch: &mut Scratch,
+) -> Verdict {
+    let started = Instant::now();
+    if let Err(e) = scratch.prepare(live, shadow) {
+        return failed(live, e, started);
+    }
+    let Scratch {
+        hs,
+        live: live_state,
+        shadow: shadow_state,
+        bufs,
+        explain,
+        ..
+    } = scratch;
+
+    bufs.domains.clear();
+    bufs.domain_ranges.clear();
+    for u in msg.urls {
+        let host = host_of(u.value);
+        let start = bufs.domains.len();
+        bufs.domains
+            .extend(host.chars().map(|c| c.to_ascii_lowercase()));
+        bufs.domain_ranges.push(start..bufs.domains.len());
+    }
+    let m = Msg {
+        env,
+        msg,
+        domains: &bufs.domains,
+        domain_ranges: &bufs.domain_ranges,
+    };
+    let lookup = &mut bufs.lookup;
+
+    let Some(hs) = hs.as_ref() else {
+        return failed(live, ScanError::Scratch, started);
+    };
+    let outcome = evaluate(live, live_state, hs, &m, lookup);
+    let mut verdict = match outcome {
+        Ok(()) => verdict(live, live_state, &m, explain),
+        Err(e) => return failed(live, e, started),
+    };
+    verdict.scan_time = started.elapsed();
+
+    if let Some(sh) = shadow {
+        let shadow_verdict = match evaluate(sh, shadow_state, hs, &m, lookup) {
+            Ok(()) => {
+                let (action, decided) = decide(sh, shadow_state);
+                ShadowVerdict {
+                    action,
+                    decided_by: decided.and_then(|r| sh.rule_ids.get(r as usize).cloned()),
+                    rules: shadow_state
+                        .matched
+                        .iter()
+                        .filter_map(|&r| sh.rule_ids.get(r as usize).cloned())
+                        .collect(),
+                    ruleset_version: sh.version,
+                    differs: action != verdict.action,
+                    error: None,
+                }
+            }
+            Err(e) => ShadowVerdict {
+                action: Action::Allow,
+                decided_by: None,
+                rules: Vec::new(),
+                ruleset_version: sh.version,
+                differs: false,
+                error: Some(e),
+            },
+        };
+        verdict.shadow = Some(shadow_verdict);
+    }
+    verdict
+}
+
+fn failed(rs: &Ruleset, e: ScanError, started: Instant) -> Verdict {
+    Verdict {
+        action: Action::Allow,
+        decided_by: None,
+        matches: Vec::new(),
+        ruleset_version: rs.version,
+        scan_time: started.elapsed(),
+        shadow: None,
+        error: Some(e),
+    }
+}
+
+/// Scans every field with a database, then evaluates the candidate rules; the matched
+/// rules are left in `st.matched`, in pack order.
+fn evaluate(
+    rs: &Ruleset,
+    st: &mut State,
+    hs: &hyperscan::ScratchRef,
+    m: &Msg<'_>,
+    lookup: &mut String,
+) -> Result<(), ScanError> {
+    st.begin(rs);
+    for field in Field::ALL {
+        let Some(fdb) = rs.field_db(field) else {
+            continue;
+        };
+        for vi in 0..m.value_count(field) {
+            let Some(value) = m.value(field, vi) else {
+                continue;
+            };
+            scan_value(fdb, field, vi, value, hs, st)?;
+        }
+    }
+
+    // Candidates: rules naming a matched term, rules that can fire without a match,
+    // and (transitively) rules that reference a candidate with `@`.
+    for i in 0..st.hits.len() {
+        let Some(term) = st.hits.get(i).map(|h| h.term) else {
+            break;
+        };
+        for &r in rs.rules_of_term(term) {
+            st.add_candidate(r);
+        }
+    }
+    for &r in &rs.always_global {
+        st.add_candidate(r);
+    }
+    if !rs.always_by_account.is_empty()
+        && let Some(rules) = rs.always_by_account.get(m.env.account)
+    {
+        for &r in rules {
+            st.add_candidate(r);
+        }
+    }
+    if !rs.always_by_group.is_empty() {
+        for g in m.env.groups {
+            if let Some(rules) = rs.always_by_group.get(g) {
+                for &r in rules {
+                    st.add_candidate(r);
+                }
+            }
+        }
+    }
+    let mut i = 0;
+    while let Some(&r) = st.candidates.get(i) {
+        for &d in rs.dependents(r) {
+            st.add_candidate(d);
+        }
+        i += 1;
+    }
+    st.candidates.sort_unstable();
+
+    for i in 0..st.candidates.len() {
+        let Some(&r) = st.candidates.get(i) else {
+            break;
+        };
+        let Some(rule) = rs.rules.get(r as usize) else {
+            continue;
+        };
+        if in_scope(&rule.scope, m.env) && rule_true(rs, r, st, m, lookup) {
+            st.matched.push(r);
+        }
+    }
+    Ok(())
+}
+
+fn scan_value(
+    fdb: &FieldDb,
+    field: Field,
+    vi: usize,
+    value: &[u8],
+    hs: &hyperscan::ScratchRef,
+    st: &mut State,
+) -> Result<(), ScanError> {
+    let generation = st.generation;
+    let value_index = u32::try_from(vi).unwrap_or(u32::MAX);
+    let State {
+        term_true, hits, ..
+    } = st;
+    fdb.db
+        .scan(value, hs, |id, _from, to, _flags| {
+            for &t in fdb.terms_of(id) {
+                if let Some(s) = term_true.get_mut(t as usize)
+                    && *s != generation
+                {
+                    *s = generation;
+                    hits.push(Hit {
+                        term: t,
+                        field,
+                        value: value_index,
+                        expr: id,
+                        end: to,
+                    });
+                }
+            }
+            Matching::Continue
+        })
+        .map_err(|_| ScanError::Scan)
+}
+
+fn in_scope(scope: &Scope, env: &Envelope<'_>) -> bool {
+    if scope.restricted
+        && !scope.accounts.contains(env.account)
+        && !scope.groups.iter().any(|g| env.groups.contains(g))
+    {
+        return false;
+    }
+    if !scope.except_accounts.is_empty() && scope.except_accounts.contains(env.account) {
+        return false;
+    }
+    if scope.except_groups.iter().any(|g| env.groups.contains(g)) {
+        return false;
+    }
+    if !scope.senders.is_empty() {
+        let sender = env.source_addr.trim();
+        if !scope.senders.iter().any(|s| s.eq_ignore_ascii_case(sender)) {
+            return false;
+        }
+    }
+    if !scope.destinations.is_empty() {
+        let d = env.destination_addr.trim();
+        let d = d.strip_prefix('+').unwrap_or(d);
+        if !scope.destinations.iter().any(|p| d.starts_with(p.as_str())) {
+            return false;
+        }
+    }
+    true
+}
+
+fn rule_true(rs: &Ruleset, r: u32, st: &mut State, m: &Msg<'_>, lookup: &mut String) -> bool {
+    let i = r as usize;
+    if st.rule_done.get(i) == Some(&st.generation) {
+        return st.rule_value.get(i).copied().unwrap_or(false);
+    }
+    let value = match rs.rules.get(i) {
+        Some(rule) => eval(rs, &rule.cond, st, m, lookup),
+        None => false,
+    };
+    if let (Some(d), Some(v)) = (st.rule_done.get_mut(i), st.rule_value.get_mut(i)) {
+        *d = st.generation;
+        *v = value;
+    }
+    value
+}
+
+fn eval(rs: &Ruleset, c: &Cond, st: &mut State, m: &Msg<'_>, lookup: &mut String) -> bool {
+    match c {
+        Cond::Term(t) => term_true(rs, *t, st, m, lookup),
+        Cond::Rule(r) => rule_true(rs, *r, st, m, lookup),
+        Cond::Not(c) => !eval(rs, c, st, m, lookup),
+        Cond::And(cs) => cs.iter().all(|c| eval(rs, c, st, m, lookup)),
+        Cond::Or(cs) => cs.iter().any(|c| eval(rs, c, st, m, lookup)),
+    }
+}
+
+fn term_true(rs: &Ruleset, t: u32, st: &mut State, m: &Msg<'_>, lookup: &mut String) -> bool {
+    let i = t as usize;
+    let g = st.generation;
+    let Some(term) = rs.terms.get(i) else {
+        return false;
+    };
+    let TermKind::List(l) = term.kind else {
+        return st.term_true.get(i) == Some(&g);
+    };
+    if st.list_done.get(i) == Some(&g) {
+        return st.term_true.get(i) == Some(&g);
+    }
+    let mut found = None;
+    if let Some(list) = rs.lists.get(l as usize) {
+        for vi in 0..m.value_count(term.field) {
+            if let Some(v) = m.str_value(term.field, vi)
+                && list.contains(v, lookup)
+            {
+                found = Some(vi);
+                break;
+            }
+        }
+    }
+    if let Some(d) = st.list_done.get_mut(i) {
+        *d = g;
+    }
+    if let Some(vi) = found {
+        if let Some(s) = st.term_true.get_mut(i) {
+            *s = g;
+        }
+        if let Some(v) = st.list_value.get_mut(i) {
+            *v = u32::try_from(vi).unwrap_or(u32::MAX);
+        }
+    }
+    found.is_some()
+}
+
+/// The decisive rule and the action, from `st.matched`.
+fn decide(rs: &Ruleset, st: &State) -> (Action, Option<u32>) {
+    let mut best: Option<(i32, u8, u32)> = None;
+    let mut monitored = false;
+    for &r in &st.matched {
+        let Some(rule) = rs.rules.get(r as usize) else {
+            continue;
+        };
+        if rule.mode == Mode::Monitor {
+            monitored = true;
+            continue;
+        }
+        let key = (rule.priority, rule.action.severity());
+        // Earlier rules win ties: `matched` is in pack order, so only replace on `>`.
+        if best.is_none_or(|(p, s, _)| key > (p, s)) {
+            best = Some((key.0, key.1, r));
+        }
+    }
+    match best.and_then(|(_, _, r)| rs.rules.get(r as usize).map(|rule| (rule.action, r))) {
+        Some((action, r)) => (action, Some(r)),
+        None if monitored => (Action::Monitor, None),
+        None => (Action::Allow, None),
+    }
+}
+
+fn verdict(
+    rs: &Ruleset,
+    st: &State,
+    m: &Msg<'_>,
+    explain: &mut Option<hyperscan::Scratch>,
+) -> Verdict {
+    let (action, decided) = decide(rs, st);
+    let mut matches = Vec::with_capacity(st.matched.len());
+    let mut decided_by = None;
+    for &r in &st.matched {
+        let Some(rule) = rs.rules.get(r as usize) else {
+            continue;
+        };
+        if decided == Some(r) {
+            decided_by = Some(matches.len());
+        }
+        let mut terms = Vec::new();
+        positive_terms(rs, &rule.cond, st, false, 0, &mut terms);
+        let evidence = terms
+            .into_iter()
+            .filter_map(|t| evidence(rs, t, st, m, explain))
+            .collect();
+        matches.push(RuleMatch {
+            id: rs
+                .rule_ids
+                .get(r as usize)
+                .cloned()
+                .unwrap_or_else(|| Arc::from("")),
+            category: rule.category,
+            action: rule.action,
+            mode: rule.mode,
+            priority: rule.priority,
+            evidence,
+        });
+    }
+    Verdict {
+        action,
+        decided_by,
+        matches,
+        ruleset_version: rs.version,
+        scan_time: Default::default(),
+        shadow: None,
+        error: None,
+    }
+}
+
+/// The true terms a condition relies on positively (not under an odd number of `not`),
+/// following `@rule` references, without duplicates.
+fn positive_terms(
+    rs: &Ruleset,
+    c: &Cond,
+    st: &State,
+    negated: bool,
+    depth: usize,
+    out: &mut Vec<u32>,
+) {
+    if depth > crate::pack::MAX_REF_DEPTH {
+        return;
+    }
+    match c {
+        Cond::Term(t) => {
+            if !negated && st.term_true.get(*t as usize) == Some(&st.generation) && !out.contains(t)
+            {
+                out.push(*t);
+            }
+        }
+        Cond::Rule(r) => {
+            let i = *r as usize;
+            let evaluated = st.rule_done.get(i) == Some(&st.generation);
+            let value = st.rule_value.get(i).copied().unwrap_or(false);
+            if evaluated
+                && value != negated
+                && let Some(rule) = rs.rules.get(i)
+            {
+                positive_terms(rs, &rule.cond, st, negated, depth + 1, out);
+            }
+        }
+        Cond::Not(c) => positive_terms(rs, c, st, !negated, depth, out),
+        Cond::And(cs) | Cond::Or(cs) => {
+            for c in cs.iter() {
+                positive_terms(rs, c, st, negated, depth, out);
+            }
+        }
+    }
+}
+
+fn evidence(
+    rs: &Ruleset,
+    t: u32,
+    st: &State,
+    m: &Msg<'_>,
+    explain: &mut Option<hyperscan::Scratch>,
+) -> Option<Evidence> {
+    let term = rs.terms.get(t as usize)?;
+    let span = match term.kind {
+        TermKind::List(_) => {
+            let vi = st.list_value.get(t as usize).copied()? as usize;
+            whole_value_span(term.field, vi, m)
+        }
+        TermKind::Exprs(_) => {
+            let hit = st.hits.iter().find(|h| h.term == t)?;
+            hit_span(rs, hit, m, explain)
+        }
+    };
+    Some(Evidence {
+        pattern: Arc::from(term.name.as_str()),
+        field: term.field,
+        span,
+    })
+}
+
+/// The span of a whole field value (list matches, URL and phone matches).
+fn whole_value_span(field: Field, vi: usize, m: &Msg<'_>) -> Option<Span> {
+    match field {
+        Field::Url | Field::Domain => m
+            .msg
+            .urls
+            .get(vi)
+            .map(|u| original_span(m, u.range.clone())),
+        Field::Phone => m
+            .msg
+            .phones
+            .get(vi)
+            .map(|p| original_span(m, p.range.clone())),
+        _ => {
+            let v = m.value(field, vi)?;
+            Some(value_span(field, v, 0..v.len()))
+        }
+    }
+}
+
+/// A range of the normalized text, mapped to and quoted from the decoded text.
+fn original_span(m: &Msg<'_>, normalized: Range<usize>) -> Span {
+    let range = m.msg.map_to_decoded(normalized);
+    let quote = quote_str(m.msg.decoded, range.clone());
+    Span { range, quote }
+}
+
+fn value_span(field: Field, value: &[u8], range: Range<usize>) -> Span {
+    let bytes = value.get(range.clone()).unwrap_or_default();
+    let quote = if field == Field::Binary {
+        let mut q = String::with_capacity(bytes.len().min(MAX_QUOTE / 2) * 2);
+        for b in bytes.iter().take(MAX_QUOTE / 2) {
+            q.push_str(&format!("{b:02x}"));
+        }
+        q
+    } else {
+        let s = String::from_utf8_lossy(bytes);
+        cut(&s).to_owned()
+    };
+    Span { range, quote }
+}
+
+fn quote_str(s: &str, r: Range<usize>) -> String {
+    match s.get(r) {
+        Some(q) => cut(q).to_owned(),
+        None => String::new(),
+    }
+}
+
+fn cut(s: &str) -> &str {
+    if s.len() <= MAX_QUOTE {
+        return s;
+    }
+    let mut end = MAX_QUOTE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
+/// Where a Hyperscan hit starts: by length for a literal, else through the SOM database.
+fn hit_span(
+    rs: &Ruleset,
+    hit: &Hit,
+    m: &Msg<'_>,
+    explain: &mut Option<hyperscan::Scratch>,
+) -> Option<Span> {
+    let vi = hit.value as usize;
+    match hit.field {
+        Field::Url | Field::Domain | Field::Phone => return whole_value_span(hit.field, vi, m),
+        _ => {}
+    }
+    let value = m.value(hit.field, vi)?;
+    let end = usize::try_from(hit.end).ok()?.min(value.len());
+    let fdb = rs.field_db(hit.field)?;
+    let expr = fdb.exprs.get(hit.expr as usize)?;
+    let by_length = expr.literal.as_ref().and_then(|lit| {
+        let start = end.checked_sub(lit.len())?;
+        let got = value.get(start..end)?;
+        got.eq_ignore_ascii_case(lit.as_bytes()).then_some(start)
+    });
+    let start = match by_length {
+        Some(s) => s,
+        None => som_start(fdb, hit.expr, value, end, explain)?,
+    };
+    let range = start..end;
+    Some(match hit.field {
+        Field::Text => original_span(m, range),
+        Field::Decoded => Span {
+            quote: quote_str(m.msg.decoded, range.clone()),
+            range,
+        },
+        f => value_span(f, value, range),
+    })
+}
+
+/// Re-scans `value` with the expression's SOM database for the match ending at `end`.
+fn som_start(
+    fdb: &FieldDb,
+    expr: u32,
+    value: &[u8],
+    end: usize,
+    explain: &mut Option<hyperscan::Scratch>,
+) -> Option<usize> {
+    let db = fdb.som_db(expr)?;
+    let scratch = match explain {
+        Some(s) => {
+            db.realloc_scratch(s).ok()?;
+            s
+        }
+        None => explain.insert(db.alloc_scratch().ok()?),
+    };
+    let mut start = None;
+    let end = end as u64;
+    // Terminating the scan early makes hs_scan report "terminated": not a failure here.
+    let _ = db.scan(value, scratch, |_, from, to, _| {
+        if to >= end {
+            if to == end {
+                start = Some(from);
+            }
+            return Matching::Terminate;
+        }
+        Matching::Continue
+    });
+    start.and_then(|s| usize::try_from(s).ok())
+}
