@@ -1,0 +1,40 @@
+//! `smppguard`: the carrier-grade SMPP filtering proxy and its operator tools.
+//!
+//! Each subcommand lives in its own module under `cmd/`; `main` parses the command line,
+//! dispatches, and turns an error into a message on stderr and a non-zero exit code.
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// SMPP filtering proxy: decodes, reassembles and scans every message between ESMEs and SMSCs.
+#[derive(Parser, Debug)]
+#[command(name = "smppguard", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decode SMPP PDUs from hex or a pcap/pcapng capture and print them as JSON lines.
+    Inspect(cmd::inspect::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => cmd::inspect::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("smppguard: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
