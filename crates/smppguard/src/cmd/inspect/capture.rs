@@ -201,7 +201,7 @@ impl Stream {
                         .min_by_key(|s| s.wrapping_sub(next));
                     if let Some(first) = first {
                         self.next = Some(first);
-                        self.drain(flow, true, &mut out);
+                        self.drain(flow, ts, true, &mut out);
                     }
                 }
             }
@@ -217,11 +217,12 @@ impl Stream {
             data: data.to_vec(),
             gap_before: gap,
         });
-        self.drain(flow, false, out);
+        self.drain(flow, ts, false, out);
     }
 
-    /// Releases held segments that have become contiguous.
-    fn drain(&mut self, flow: Flow, mut gap: bool, out: &mut Vec<Chunk>) {
+    /// Releases held segments that have become contiguous. Their bytes became readable at
+    /// `now`, the time of the segment that closed the gap.
+    fn drain(&mut self, flow: Flow, now: f64, mut gap: bool, out: &mut Vec<Chunk>) {
         while let Some(next) = self.next {
             let Some(key) = self
                 .pending
@@ -240,7 +241,7 @@ impl Stream {
                 self.next = Some(next.wrapping_add(seq_len(tail)));
                 out.push(Chunk {
                     flow,
-                    ts,
+                    ts: ts.max(now),
                     data: tail.to_vec(),
                     gap_before: gap,
                 });
