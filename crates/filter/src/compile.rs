@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use hyperscan::{BlockDatabase, Builder, Pattern, PatternFlags, Patterns};
+use smppguard_text::{NormalizeOptions, Normalizer};
 
 use crate::error::{Diagnostic, Error, Problem};
 use crate::list::{List, ListKind};
@@ -135,7 +136,7 @@ pub struct Ruleset {
     pub(crate) always_by_group: HashMap<String, Vec<u32>>,
     /// A scratch sized for every database, cloned for each new worker (`hs_clone_scratch`).
     prototype: Mutex<hyperscan::Scratch>,
-    pub(crate) normalize: Option<toml::Table>,
+    pub(crate) normalizer: Normalizer,
     pub(crate) stats: RulesetStats,
 }
 
@@ -288,7 +289,7 @@ impl Ruleset {
         let RulePack {
             name,
             version: pack_version,
-            normalize,
+            normalizer,
             lists,
             terms,
             rules,
@@ -453,7 +454,7 @@ impl Ruleset {
             always_by_account,
             always_by_group,
             prototype: Mutex::new(prototype),
-            normalize,
+            normalizer,
         })
     }
 
@@ -477,9 +478,9 @@ impl Ruleset {
         &self.pack_version
     }
 
-    /// The pack's raw `[normalize]` table, if any.
-    pub fn normalize_table(&self) -> Option<&toml::Table> {
-        self.normalize.as_ref()
+    /// The text normalization of this ruleset's pack.
+    pub fn normalize_options(&self) -> &NormalizeOptions {
+        self.normalizer.options()
     }
 
     /// Sizes and compile time.

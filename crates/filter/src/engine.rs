@@ -92,7 +92,56 @@ impl Engine {
     pub fn scan(&self, env: &Envelope<'_>, msg: &Prepared<'_>, scratch: &mut Scratch) -> Verdict {
         let live = self.live.load();
         let shadow = self.shadow.load();
-        scan::run(&live, shadow.as_deref(), env, msg, scratch)
+        scan::run(
+            &live,
+            shadow.as_deref().map(|s| (s, msg)),
+            env,
+            msg,
+            scratch,
+        )
+    }
+
+    /// The one call per message: normalizes the decoded (reassembled) text with the
+    /// pack's `[normalize]` options, extracts URLs and phone numbers, and scans.
+    pub fn evaluate(&self, env: &Envelope<'_>, decoded: &str, scratch: &mut Scratch) -> Verdict {
+        self.evaluate_message(env, decoded, None, scratch)
+    }
+
+    /// [`Engine::evaluate`] for a message that may be binary: `binary` holds the raw user
+    /// data that `binary` patterns match (the text layer marks such parts).
+    pub fn evaluate_message(
+        &self,
+        env: &Envelope<'_>,
+        decoded: &str,
+        binary: Option<&[u8]>,
+        scratch: &mut Scratch,
+    ) -> Verdict {
+        let live = self.live.load();
+        let shadow = self.shadow.load();
+        // The match texts leave the scratch for the scan (they are borrowed by it) and
+        // go back afterwards, keeping their buffers.
+        let mut text = std::mem::take(&mut scratch.text);
+        live.normalizer.normalize_into(decoded, &mut text);
+        let msg = Prepared {
+            binary,
+            ..Prepared::from_match_text(decoded, &text)
+        };
+        let verdict = match shadow.as_deref() {
+            Some(sh) if sh.normalize_options() != live.normalize_options() => {
+                let mut shadow_text = std::mem::take(&mut scratch.shadow_text);
+                sh.normalizer.normalize_into(decoded, &mut shadow_text);
+                let shadow_msg = Prepared {
+                    binary,
+                    ..Prepared::from_match_text(decoded, &shadow_text)
+                };
+                let v = scan::run(&live, Some((sh, &shadow_msg)), env, &msg, scratch);
+                scratch.shadow_text = shadow_text;
+                v
+            }
+            sh => scan::run(&live, sh.map(|s| (s, &msg)), env, &msg, scratch),
+        };
+        scratch.text = text;
+        verdict
     }
 
     /// [`Engine::scan`] with a scratch kept in a thread-local, for callers that cannot

@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use smppguard_text::{Extracted, MatchText};
+
 /// The non-text facts about a message that rules match and scope on.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Envelope<'a> {
@@ -36,15 +38,6 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// A value extracted from the text (a URL or a phone number) and where it was found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Extracted<'a> {
-    /// The value as extracted.
-    pub value: &'a str,
-    /// Its byte range in the normalized text ([`Prepared::text`]).
-    pub range: Range<usize>,
-}
-
 /// Maps a byte range of the normalized text back to the decoded text, so a match in the
 /// match view can be quoted as the sender wrote it.
 pub trait OffsetMap {
@@ -60,10 +53,11 @@ pub struct Prepared<'a> {
     pub text: &'a str,
     /// The decoded text as the sender wrote it (field `decoded`).
     pub decoded: &'a str,
-    /// URLs found in the text (fields `url` and `domain`).
-    pub urls: &'a [Extracted<'a>],
-    /// Phone numbers found in the text (field `phone`).
-    pub phones: &'a [Extracted<'a>],
+    /// URLs and host names found in the text (fields `url` and `domain`); their
+    /// `range` is a byte range of `decoded`.
+    pub urls: &'a [Extracted],
+    /// Phone numbers found in the text (field `phone`); `range` as for `urls`.
+    pub phones: &'a [Extracted],
     /// The raw bytes of a binary message (field `binary`), if it is one.
     pub binary: Option<&'a [u8]>,
     /// Maps normalized ranges to decoded ones; `None` when `text` and `decoded` are the
@@ -84,12 +78,30 @@ impl<'a> Prepared<'a> {
         }
     }
 
+    /// The fields of a match text made by the text layer from `decoded`.
+    pub fn from_match_text(decoded: &'a str, m: &'a MatchText) -> Self {
+        Self {
+            text: m.as_str(),
+            decoded,
+            urls: m.urls(),
+            phones: m.phones(),
+            binary: None,
+            offsets: Some(m),
+        }
+    }
+
     /// Maps a range of `text` to a range of `decoded`.
     pub(crate) fn map_to_decoded(&self, r: Range<usize>) -> Range<usize> {
         match self.offsets {
             Some(m) => m.original_range(r),
             None => r,
         }
+    }
+}
+
+impl OffsetMap for MatchText {
+    fn original_range(&self, normalized: Range<usize>) -> Range<usize> {
+        MatchText::original_range(self, normalized)
     }
 }
 

@@ -2,9 +2,10 @@
 //! explainable verdicts, hot swap and shadow mode.
 //!
 //! Given a message's envelope (account, addresses, service_type, data_coding) and its
-//! decoded, reassembled and normalized text, the engine decides in microseconds what to
-//! do with it and says why. It returns data only: no I/O, no async runtime, no metrics.
-//! The proxy counts, logs and acts on the [`Verdict`].
+//! decoded, reassembled text, the engine normalizes the text, decides in microseconds
+//! what to do with the message and says why; [`Engine::evaluate`] is the one call per
+//! message. It returns data only: no I/O, no async runtime, no metrics. The proxy counts,
+//! logs and acts on the [`Verdict`].
 //!
 //! The key types:
 //! - [`RulePack`]: a validated rule pack, loaded from a TOML file or a directory of them
@@ -15,13 +16,14 @@
 //! - [`Verdict`]: the action, the matched rules with quoted evidence, the ruleset version.
 //!
 //! ```no_run
-//! use smppguard_filter::{Engine, Envelope, Prepared, Scratch};
+//! use smppguard_filter::{Engine, Envelope, Scratch};
 //!
 //! let engine = Engine::load("rules/default")?;
 //! let mut scratch = Scratch::new(); // one per worker thread
 //! let env = Envelope { account: "acme", source_addr: "ACME", ..Envelope::default() };
-//! let verdict = engine.scan(&env, &Prepared::plain("your code is 1234"), &mut scratch);
-//! if verdict.is_blocking() { /* answer with the action's status */ }
+//! // The decoded, reassembled text; the engine normalizes it with the pack's options.
+//! let verdict = engine.evaluate(&env, "您的信用卡可提額，請電 0912345678", &mut scratch);
+//! if verdict.is_blocking() { /* answer with the action's status, do not forward */ }
 //! # Ok::<(), smppguard_filter::Error>(())
 //! ```
 //!
@@ -55,9 +57,10 @@ pub use crate::compile::{RuleInfo, Ruleset, RulesetStats, RulesetVersion};
 pub use crate::engine::{Engine, ReloadReport};
 pub use crate::error::{Diagnostic, Error, Location, Problem};
 pub use crate::expr::{ExprError, ExprErrorKind};
-pub use crate::input::{Envelope, Extracted, OffsetMap, Prepared};
+pub use crate::input::{Envelope, OffsetMap, Prepared};
 pub use crate::list::ListKind;
 pub use crate::model::{Action, ActionKind, Category, DEFAULT_REJECT_STATUS, Field, Mode};
 pub use crate::pack::{FORMAT_VERSION, RulePack};
 pub use crate::scan::Scratch;
 pub use crate::verdict::{Evidence, MAX_QUOTE, RuleMatch, ScanError, ShadowVerdict, Span, Verdict};
+pub use smppguard_text::{Extracted, NormalizeOptions};

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use smppguard_text::{NormalizeOptions, Normalizer};
 use toml::Spanned;
 
 use crate::digest::Fnv64;
@@ -220,7 +221,7 @@ pub struct RulePack {
     pub(crate) version: String,
     pub(crate) description: String,
     pub(crate) allow_drop: bool,
-    pub(crate) normalize: Option<toml::Table>,
+    pub(crate) normalizer: Normalizer,
     pub(crate) lists: Vec<List>,
     pub(crate) terms: Vec<TermDef>,
     pub(crate) rules: Vec<RuleDef>,
@@ -339,9 +340,9 @@ impl RulePack {
         &self.files
     }
 
-    /// The raw `[normalize]` table, if the pack has one.
-    pub fn normalize_table(&self) -> Option<&toml::Table> {
-        self.normalize.as_ref()
+    /// The text normalization the pack's `[normalize]` table asks for.
+    pub fn normalize_options(&self) -> &NormalizeOptions {
+        self.normalizer.options()
     }
 
     /// The content digest: the same files give the same digest on every machine.
@@ -399,6 +400,49 @@ pub(crate) fn escape_literal(lit: &str) -> String {
     out
 }
 
+/// Writes the non-ASCII characters of a `text` regex in match-text form, so `貸款.{0,6}秒批`
+/// meets the Simplified, folded match text as `贷款.{0,6}秒批`. Escapes, ASCII and
+/// characters whose form is empty or, inside a class, longer than one character are kept.
+pub(crate) fn normalize_regex(re: &str, normalizer: &Normalizer) -> String {
+    let mut out = String::with_capacity(re.len());
+    let mut chars = re.chars().peekable();
+    let mut in_class = false;
+    let mut buf = [0u8; 4];
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                for lead in ['^', ']'] {
+                    if let Some(n) = chars.next_if_eq(&lead) {
+                        out.push(n);
+                    }
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let n = normalizer.normalize_literal(c.encode_utf8(&mut buf));
+                if n.is_empty() || (in_class && n.chars().count() != 1) {
+                    out.push(c);
+                } else {
+                    out.push_str(&escape_literal(&n));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether a regex uses `\b` or `\B` outside a character class. Hyperscan rejects word
 /// boundaries in UCP mode, so such patterns default to ASCII word semantics.
 pub(crate) fn has_word_boundary(re: &str) -> bool {
@@ -440,6 +484,8 @@ fn normalize_prefix(p: &str) -> Result<String, &'static str> {
 struct Loader {
     diags: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
+    /// The pack's normalizer, which `text` literals and regexes are written through.
+    normalizer: Normalizer,
 }
 
 /// A rule collected from one file, before its condition is resolved.
@@ -567,15 +613,19 @@ impl Loader {
                 }
             }
             if let Some(n) = raw.normalize.take() {
+                let loc = ctx.loc(n.span().start);
                 if normalize.is_some() {
-                    self.push(
-                        ctx.loc(n.span().start),
-                        None,
-                        None,
-                        Problem::Normalize("defined in more than one file".into()),
-                    );
+                    let why = "defined in more than one file".into();
+                    self.push(loc.clone(), None, None, Problem::Normalize(why));
                 }
-                normalize = Some(n.into_inner());
+                match toml::Value::Table(n.into_inner()).try_into::<NormalizeOptions>() {
+                    Ok(opts) => normalize = Some(opts),
+                    Err(e) => {
+                        let mut why = e.message().trim().to_owned();
+                        truncate(&mut why, 200);
+                        self.push(loc, None, None, Problem::Normalize(why));
+                    }
+                }
             }
         }
         let Some((header, header_loc)) = header else {
@@ -595,6 +645,7 @@ impl Loader {
             None => DEFAULT_REJECT_STATUS,
         };
         let default_mode = header.mode.unwrap_or_default();
+        self.normalizer = Normalizer::new(normalize.unwrap_or_default());
 
         // Groups.
         let mut groups: HashMap<String, (Vec<String>, Location)> = HashMap::new();
@@ -820,7 +871,7 @@ impl Loader {
             version: header.version,
             description: header.description,
             allow_drop: header.allow_drop,
-            normalize,
+            normalizer: self.normalizer,
             lists,
             terms,
             rules,
@@ -887,14 +938,25 @@ impl Loader {
             self.push(location, rule, Some(name), Problem::EmptyPattern);
             return None;
         }
-        let caseless = rp.caseless.unwrap_or(false);
+        // The match text is case-folded by default: `text` patterns then ignore case.
+        let folded = field == Field::Text && self.normalizer.options().case_fold;
+        let caseless = rp.caseless.unwrap_or(folded);
         let mut exprs = Vec::with_capacity(sources.len());
         let mut ok = true;
         for src in sources {
-            let (expression, literal) = if is_literal {
-                (escape_literal(&src), Some(src))
-            } else {
-                (src, None)
+            let (expression, literal) = match (is_literal, field) {
+                (true, Field::Text) => {
+                    let lit = self.normalizer.normalize_literal(&src);
+                    if lit.is_empty() {
+                        self.push(location.clone(), rule, Some(name), Problem::EmptyPattern);
+                        ok = false;
+                        continue;
+                    }
+                    (escape_literal(&lit), Some(lit))
+                }
+                (true, _) => (escape_literal(&src), Some(src)),
+                (false, Field::Text) => (normalize_regex(&src, &self.normalizer), None),
+                (false, _) => (src, None),
             };
             // UCP: on for prose fields unless the regex needs ASCII word boundaries; a
             // literal only needs it to fold non-ASCII case.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyperscan::Matching;
+use smppguard_text::MatchText;
 
 use crate::compile::{FieldDb, Ruleset};
 use crate::input::{Envelope, Prepared, host_of};
@@ -32,6 +33,9 @@ pub struct Scratch {
     shadow: State,
     bufs: Bufs,
     explain: Option<hyperscan::Scratch>,
+    /// Match texts for [`crate::Engine::evaluate`], reused across messages.
+    pub(crate) text: MatchText,
+    pub(crate) shadow_text: MatchText,
 }
 
 impl std::fmt::Debug for Scratch {
@@ -74,11 +78,37 @@ impl Scratch {
 /// Reusable buffers for derived field values.
 #[derive(Default)]
 struct Bufs {
-    /// Lower-cased hosts of the message's URLs, back to back.
-    domains: String,
-    domain_ranges: Vec<Range<usize>>,
+    domains: Domains,
+    shadow_domains: Domains,
     /// Normalization buffer for list lookups.
     lookup: String,
+}
+
+/// The lower-cased hosts of a message's URLs, back to back.
+#[derive(Default)]
+struct Domains {
+    hosts: String,
+    ranges: Vec<Range<usize>>,
+}
+
+impl Domains {
+    /// Fills the hosts of `msg`'s URLs and returns the scan view of the message.
+    fn message<'a>(&'a mut self, env: &'a Envelope<'a>, msg: &'a Prepared<'a>) -> Msg<'a> {
+        self.hosts.clear();
+        self.ranges.clear();
+        for u in msg.urls {
+            let start = self.hosts.len();
+            self.hosts
+                .extend(host_of(&u.value).chars().map(|c| c.to_ascii_lowercase()));
+            self.ranges.push(start..self.hosts.len());
+        }
+        Msg {
+            env,
+            msg,
+            domains: &self.hosts,
+            domain_ranges: &self.ranges,
+        }
+    }
 }
 
 /// The first match of a term in this message.
@@ -195,15 +225,18 @@ impl Msg<'_> {
 }
 
 /// Scans `msg` with the live ruleset (and the shadow one, if any) and builds the verdict.
+///
+/// The shadow ruleset comes with the message as its own `[normalize]` options prepare
+/// it (usually the same one).
 pub(crate) fn run(
     live: &Ruleset,
-    shadow: Option<&Ruleset>,
+    shadow: Option<(&Ruleset, &Prepared<'_>)>,
     env: &Envelope<'_>,
     msg: &Prepared<'_>,
     scratch: &mut Scratch,
 ) -> Verdict {
     let started = Instant::now();
-    if let Err(e) = scratch.prepare(live, shadow) {
+    if let Err(e) = scratch.prepare(live, shadow.map(|(s, _)| s)) {
         return failed(live, e, started);
     }
     let Scratch {
@@ -214,23 +247,12 @@ pub(crate) fn run(
         explain,
         ..
     } = scratch;
-
-    bufs.domains.clear();
-    bufs.domain_ranges.clear();
-    for u in msg.urls {
-        let host = host_of(u.value);
-        let start = bufs.domains.len();
-        bufs.domains
-            .extend(host.chars().map(|c| c.to_ascii_lowercase()));
-        bufs.domain_ranges.push(start..bufs.domains.len());
-    }
-    let m = Msg {
-        env,
-        msg,
-        domains: &bufs.domains,
-        domain_ranges: &bufs.domain_ranges,
-    };
-    let lookup = &mut bufs.lookup;
+    let Bufs {
+        domains,
+        shadow_domains,
+        lookup,
+    } = bufs;
+    let m = domains.message(env, msg);
 
     let Some(hs) = hs.as_ref() else {
         return failed(live, ScanError::Scratch, started);
@@ -242,7 +264,8 @@ pub(crate) fn run(
     };
     verdict.scan_time = started.elapsed();
 
-    if let Some(sh) = shadow {
+    if let Some((sh, shadow_msg)) = shadow {
+        let m = shadow_domains.message(env, shadow_msg);
         let shadow_verdict = match evaluate(sh, shadow_state, hs, &m, lookup) {
             Ok(()) => {
                 let (action, decided) = decide(sh, shadow_state);
@@ -624,16 +647,12 @@ fn evidence(
 /// The span of a whole field value (list matches, URL and phone matches).
 fn whole_value_span(field: Field, vi: usize, m: &Msg<'_>) -> Option<Span> {
     match field {
-        Field::Url | Field::Domain => m
-            .msg
-            .urls
-            .get(vi)
-            .map(|u| original_span(m, u.range.clone())),
+        Field::Url | Field::Domain => m.msg.urls.get(vi).map(|u| decoded_span(m, u.range.clone())),
         Field::Phone => m
             .msg
             .phones
             .get(vi)
-            .map(|p| original_span(m, p.range.clone())),
+            .map(|p| decoded_span(m, p.range.clone())),
         _ => {
             let v = m.value(field, vi)?;
             Some(value_span(field, v, 0..v.len()))
@@ -643,7 +662,11 @@ fn whole_value_span(field: Field, vi: usize, m: &Msg<'_>) -> Option<Span> {
 
 /// A range of the normalized text, mapped to and quoted from the decoded text.
 fn original_span(m: &Msg<'_>, normalized: Range<usize>) -> Span {
-    let range = m.msg.map_to_decoded(normalized);
+    decoded_span(m, m.msg.map_to_decoded(normalized))
+}
+
+/// A range of the decoded text, quoted.
+fn decoded_span(m: &Msg<'_>, range: Range<usize>) -> Span {
     let quote = quote_str(m.msg.decoded, range.clone());
     Span { range, quote }
 }
@@ -709,10 +732,7 @@ fn hit_span(
     let range = start..end;
     Some(match hit.field {
         Field::Text => original_span(m, range),
-        Field::Decoded => Span {
-            quote: quote_str(m.msg.decoded, range.clone()),
-            range,
-        },
+        Field::Decoded => decoded_span(m, range),
         f => value_span(f, value, range),
     })
 }

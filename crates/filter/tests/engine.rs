@@ -23,12 +23,9 @@ fn engine(body: &str) -> Engine {
     Engine::new(Ruleset::compile(pack).unwrap())
 }
 
+/// The proxy's path: normalize with the pack's options, extract, scan.
 fn scan(e: &Engine, text: &str) -> Verdict {
-    e.scan(
-        &Envelope::new("acct"),
-        &Prepared::plain(text),
-        &mut Scratch::new(),
-    )
+    e.evaluate(&Envelope::new("acct"), text, &mut Scratch::new())
 }
 
 fn ids(v: &Verdict) -> Vec<&str> {
@@ -98,7 +95,6 @@ fn each_condition_part_is_required() {
         "您的信用卡帳單已出，請電0912345678", // no limit words
         "額度提升專案，請電0912345678",       // no credit card
         "您的信用卡可提額至50萬",             // no contact
-        "信用卡 額度 提升 0912345678",        // split words are different words
     ] {
         let v = scan(&e, text);
         assert_eq!(v.action, Action::Allow, "{text}");
@@ -108,6 +104,17 @@ fn each_condition_part_is_required() {
     }
     let v = scan(&e, "信用卡額度提升 詳見 HTTPS://x.example/a");
     assert_eq!(decided(&v), Some("cc-limit"));
+    // Spacing the characters out, mixing Simplified and Traditional or using fullwidth
+    // digits does not get past the normalized match text; quotes are still the original.
+    let text = "信 用 卡 额度提升 請電 ０９１２３４５６７８";
+    let v = scan(&e, text);
+    assert_eq!(decided(&v), Some("cc-limit"));
+    let quotes: Vec<&str> = v.matches[0]
+        .evidence
+        .iter()
+        .map(|e| e.span.as_ref().unwrap().quote.as_str())
+        .collect();
+    assert_eq!(quotes, vec!["信 用 卡", "额度提升", "０９１２３４５６７８"]);
 }
 
 #[test]
@@ -374,8 +381,9 @@ patterns.registered = { list = "acme_senders" }
     let mut s = Scratch::new();
     let text = "see https://X.Bit.ly/abc or call 0912";
     let urls = [Extracted {
-        value: "https://X.Bit.ly/abc",
+        value: "https://X.Bit.ly/abc".into(),
         range: 4..24,
+        match_range: 4..24,
     }];
     let msg = Prepared {
         urls: &urls,
@@ -388,8 +396,9 @@ patterns.registered = { list = "acme_senders" }
     assert_eq!(ev.span.as_ref().unwrap().quote, "https://X.Bit.ly/abc");
 
     let phones = [Extracted {
-        value: "886-912-345-678",
+        value: "886-912-345-678".into(),
         range: 5..20,
+        match_range: 5..20,
     }];
     let msg = Prepared {
         phones: &phones,
@@ -613,9 +622,11 @@ patterns.q = { literal = "same" }
 #[test]
 fn thread_scratch_gives_the_same_verdicts() {
     let e = engine(CC);
-    for text in ["您的信用卡可提額 0912345678", "hello"] {
-        let mut a = scan(&e, text);
-        let mut b = e.scan_with_thread_scratch(&Envelope::new("acct"), &Prepared::plain(text));
+    for text in ["您的信用卡可提额 0912345678", "hello"] {
+        let env = Envelope::new("acct");
+        let mut a = e.scan(&env, &Prepared::plain(text), &mut Scratch::new());
+        assert_eq!(a.is_blocking(), text != "hello");
+        let mut b = e.scan_with_thread_scratch(&env, &Prepared::plain(text));
         a.scan_time = Default::default();
         b.scan_time = Default::default();
         assert_eq!(a, b);
@@ -633,7 +644,7 @@ fn one_scratch_serves_many_messages() {
         } else {
             "您的信用卡帳單"
         };
-        let v = e.scan(&env, &Prepared::plain(text), &mut s);
+        let v = e.evaluate(&env, text, &mut s);
         assert_eq!(v.is_blocking(), i % 3 == 0, "message {i}");
     }
 }

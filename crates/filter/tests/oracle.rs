@@ -13,6 +13,20 @@ use proptest::prelude::*;
 use smppguard_filter::{Action, Engine, Envelope, Prepared, RulePack, Ruleset, Scratch};
 
 const WORDS: [&str; 7] = ["ab", "Ab", "信用", "卡", "x.y", "提額", "q"];
+const NORMALIZE_STEPS: [&str; 12] = [
+    "nfkc",
+    "case_fold",
+    "strip_invisible",
+    "strip_overlay_marks",
+    "collapse_separators",
+    "traditional_to_simplified",
+    "confusables",
+    "leet",
+    "fold_digits",
+    "deobfuscate_urls",
+    "extract_urls",
+    "extract_phones",
+];
 const FILLER: [&str; 4] = [" ", "z", "信", "."];
 
 #[derive(Clone, Debug)]
@@ -99,6 +113,11 @@ fn text() -> impl Strategy<Value = String> {
 
 fn render(rules: &[Rule]) -> String {
     let mut s = String::from("format = 1\n[pack]\nname = \"oracle\"\nversion = \"1\"\n");
+    // No normalization: the oracle compares raw bytes, `Ab` and `ab` differ.
+    s.push_str("[normalize]\n");
+    for step in NORMALIZE_STEPS {
+        s.push_str(&format!("{step} = false\n"));
+    }
     for (i, r) in rules.iter().enumerate() {
         s.push_str(&format!(
             "[[rule]]\nid = \"r{i}\"\ndescription = \"d\"\ncategory = \"spam\"\naction = \"{}\"\npriority = {}\nmode = \"{}\"\nwhen = \"{}\"\n",

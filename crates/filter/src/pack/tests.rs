@@ -396,3 +396,59 @@ fn directory_packs_merge_files_and_resolve_lists_relative_to_their_file() {
     let e = RulePack::load(dir.join("missing")).unwrap_err();
     assert!(matches!(e, Error::Io { .. }));
 }
+
+#[test]
+fn text_patterns_are_written_in_match_text_form() {
+    let p = load(&format!(
+        "{RULE}when = \"a or b or c\"\npatterns.a = {{ literal = \"提額 ＦＲＥＥ\" }}\npatterns.b = {{ regex = '貸款.{{0,6}}[額额]度' }}\npatterns.c = {{ literal = \"提額\", field = \"decoded\" }}\n"
+    ))
+    .unwrap();
+    let exprs = |name: &str| match &p.terms.iter().find(|t| t.name == name).unwrap().kind {
+        TermKind::Exprs(e) => e.clone(),
+        TermKind::List(_) => panic!(),
+    };
+    let a = &exprs("a")[0];
+    // Traditional → Simplified, fullwidth → ASCII, lower case; caseless by default.
+    assert_eq!(a.literal.as_deref(), Some("提额 free"));
+    assert!(a.flags.caseless);
+    assert_eq!(exprs("b")[0].expression, "贷款.{0,6}[额额]度");
+    // `decoded` sees the text as sent: no rewriting, case-sensitive by default.
+    let c = &exprs("c")[0];
+    assert_eq!(c.literal.as_deref(), Some("提額"));
+    assert!(!c.flags.caseless);
+}
+
+#[test]
+fn normalize_table_is_checked() {
+    let src = format!(
+        "format = 1\n[pack]\nname = \"t\"\nversion = \"1\"\n[normalize]\ncase_fold = false\ntraditional_to_simplified = false\n{RULE}patterns.a = {{ literal = \"提額 FREE\" }}\n"
+    );
+    let p = RulePack::from_toml(&src, "t.toml").unwrap();
+    assert!(!p.normalize_options().case_fold);
+    let TermKind::Exprs(e) = &p.terms[0].kind else {
+        panic!()
+    };
+    assert_eq!(e[0].literal.as_deref(), Some("提額 FREE"));
+    assert!(!e[0].flags.caseless);
+
+    let src = format!(
+        "format = 1\n[pack]\nname = \"t\"\nversion = \"1\"\n[normalize]\ncasefold = false\n{RULE}patterns.a = {{ literal = \"x\" }}\n"
+    );
+    let e = RulePack::from_toml(&src, "t.toml").unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert!(
+        matches!(&d.problem, Problem::Normalize(m) if m.contains("casefold")),
+        "{d}"
+    );
+    assert_eq!(d.location.line, 5, "the `[normalize]` table: {d}");
+}
+
+#[test]
+fn regex_normalization_keeps_escapes_and_classes() {
+    let n = Normalizer::new(NormalizeOptions::default());
+    assert_eq!(normalize_regex(r"\x{8cb8}款", &n), r"\x{8cb8}款");
+    assert_eq!(normalize_regex(r"[^額]+", &n), r"[^额]+");
+    assert_eq!(normalize_regex(r"\S+提額", &n), r"\S+提额");
+    // A fullwidth parenthesis becomes an escaped ASCII one, never regex syntax.
+    assert_eq!(normalize_regex("（x）", &n), r"\x28x\x29");
+}
