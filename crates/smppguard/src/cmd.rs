@@ -1,3 +1,4 @@
 //! Subcommands, one module each.
 
 pub(crate) mod inspect;
+pub(crate) mod rules;

@@ -23,12 +23,15 @@ struct Cli {
 enum Command {
     /// Decode SMPP PDUs from hex or a pcap/pcapng capture and print them as JSON lines.
     Inspect(cmd::inspect::Args),
+    /// Validate rule packs and show the verdict a pack gives a message.
+    Rules(cmd::rules::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Rules(args) => cmd::rules::run(args),
     };
     match result {
         Ok(code) => code,
