@@ -237,7 +237,24 @@ impl RulePack {
     /// exactly one file carries the `[pack]` header). List files are found relative to
     /// the file that declares them.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
+        Self::load_with(path.as_ref(), Loader::default())
+    }
+
+    /// Loads a pack like [`RulePack::load`] but normalizes with `opts` instead of the
+    /// pack's `[normalize]` table, so the same rules can be measured against text that
+    /// was not normalized (a raw-byte matcher's view).
+    pub fn load_with_normalize(
+        path: impl AsRef<Path>,
+        opts: NormalizeOptions,
+    ) -> Result<Self, Error> {
+        let loader = Loader {
+            normalize_override: Some(opts),
+            ..Loader::default()
+        };
+        Self::load_with(path.as_ref(), loader)
+    }
+
+    fn load_with(path: &Path, loader: Loader) -> Result<Self, Error> {
         let meta = std::fs::metadata(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -279,7 +296,7 @@ impl RulePack {
             })?;
             sources.push((f, text));
         }
-        Loader::default().load(sources)
+        loader.load(sources)
     }
 
     /// Parses a pack held in memory; `origin` names it in diagnostics and list files are
@@ -486,6 +503,8 @@ struct Loader {
     warnings: Vec<Diagnostic>,
     /// The pack's normalizer, which `text` literals and regexes are written through.
     normalizer: Normalizer,
+    /// Options that replace the pack's `[normalize]` table.
+    normalize_override: Option<NormalizeOptions>,
 }
 
 /// A rule collected from one file, before its condition is resolved.
@@ -645,7 +664,8 @@ impl Loader {
             None => DEFAULT_REJECT_STATUS,
         };
         let default_mode = header.mode.unwrap_or_default();
-        self.normalizer = Normalizer::new(normalize.unwrap_or_default());
+        let opts = self.normalize_override.take().or(normalize);
+        self.normalizer = Normalizer::new(opts.unwrap_or_default());
 
         // Groups.
         let mut groups: HashMap<String, (Vec<String>, Location)> = HashMap::new();
