@@ -1,0 +1,217 @@
+//! The content decision for one whole message (all parts joined): the filter engine's
+//! verdict, turned into what the proxy does and what the audit log records.
+//!
+//! The engine lives behind an `ArcSwapOption`, so a reload that adds, changes or
+//! removes the rule pack swaps it without a lock on the hot path. Rule packs compile
+//! on a blocking thread before the swap; the scan uses a Hyperscan scratch kept per
+//! worker thread.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use smppguard_codec::CommandStatus;
+use smppguard_filter::{Action, Engine, Envelope, Ruleset, Scratch, Verdict};
+
+use crate::config::AccountConfig;
+use crate::server::Shared;
+use crate::stats::inc;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+/// The rule pack in force.
+#[derive(Debug)]
+pub(crate) struct Rules {
+    pub(crate) path: PathBuf,
+    pub(crate) engine: Engine,
+}
+
+/// The live rules, if any.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    current: ArcSwapOption<Rules>,
+}
+
+/// A compiled rule pack waiting to be installed by a reload.
+#[derive(Debug)]
+pub(crate) enum Prepared {
+    /// No rules configured.
+    None,
+    /// The pack at this path, compiled.
+    Pack(PathBuf, Box<Ruleset>),
+}
+
+impl Filter {
+    /// A filter serving the pack at `path`, compiled now (call off the reactor).
+    pub(crate) fn load(path: Option<&Path>) -> Result<Filter, smppguard_filter::Error> {
+        let f = Filter::default();
+        if let Some(path) = path {
+            let engine = Engine::load(path)?;
+            f.current.store(Some(Arc::new(Rules {
+                path: path.to_path_buf(),
+                engine,
+            })));
+        }
+        Ok(f)
+    }
+
+    /// The version of the live ruleset.
+    pub(crate) fn version(&self) -> Option<String> {
+        self.current
+            .load()
+            .as_ref()
+            .map(|r| r.engine.version().to_string())
+    }
+
+    /// Compiles the pack for a reload (blocking; the live rules are untouched).
+    pub(crate) fn prepare(path: Option<&Path>) -> Result<Prepared, smppguard_filter::Error> {
+        match path {
+            None => Ok(Prepared::None),
+            Some(p) => Ruleset::load(p).map(|r| Prepared::Pack(p.to_path_buf(), Box::new(r))),
+        }
+    }
+
+    /// Makes a prepared pack live.
+    pub(crate) fn install(&self, prepared: Prepared) {
+        match prepared {
+            Prepared::None => self.current.store(None),
+            Prepared::Pack(path, ruleset) => {
+                let same_path = self.current.load().as_ref().is_some_and(|r| r.path == path);
+                if same_path && let Some(r) = self.current.load().as_ref() {
+                    // Same engine: scans in flight finish on the old ruleset.
+                    r.engine.install(*ruleset);
+                    return;
+                }
+                self.current.store(Some(Arc::new(Rules {
+                    path,
+                    engine: Engine::new(*ruleset),
+                })));
+            }
+        }
+    }
+
+    fn evaluate(&self, env: &Envelope<'_>, text: &str, binary: Option<&[u8]>) -> Option<Verdict> {
+        let rules = self.current.load();
+        let rules = rules.as_ref()?;
+        Some(SCRATCH.with(|cell| {
+            match cell.try_borrow_mut() {
+                Ok(mut scratch) => rules
+                    .engine
+                    .evaluate_message(env, text, binary, &mut scratch),
+                Err(_) => rules
+                    .engine
+                    .evaluate_message(env, text, binary, &mut Scratch::new()),
+            }
+        }))
+    }
+}
+
+/// One message as the filter sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Message<'a> {
+    pub(crate) account: &'a AccountConfig,
+    pub(crate) source_addr: &'a str,
+    pub(crate) destination_addr: &'a str,
+    pub(crate) service_type: &'a str,
+    pub(crate) data_coding: u8,
+    pub(crate) esm_class: u8,
+    /// The decoded text, every part joined.
+    pub(crate) text: &'a str,
+    /// The raw user data of a binary message.
+    pub(crate) binary: Option<&'a [u8]>,
+}
+
+/// What to do with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Forward every part.
+    Forward,
+    /// Answer every part with this status; forward nothing.
+    Block {
+        status: CommandStatus,
+        /// Kept for review rather than rejected outright (audited as such).
+        quarantine: bool,
+    },
+    /// Answer success with a proxy-made message_id; forward nothing.
+    Drop,
+}
+
+/// The decision and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Inspection {
+    pub(crate) decision: Decision,
+    /// Ids of the rules that matched.
+    pub(crate) rules: Vec<String>,
+    /// The ruleset version that decided.
+    pub(crate) ruleset_version: Option<String>,
+}
+
+impl Inspection {
+    pub(crate) fn forward() -> Inspection {
+        Inspection {
+            decision: Decision::Forward,
+            rules: Vec::new(),
+            ruleset_version: None,
+        }
+    }
+
+    /// The audit action label.
+    pub(crate) fn action(&self) -> &'static str {
+        match self.decision {
+            Decision::Forward => "forward",
+            Decision::Block {
+                quarantine: true, ..
+            } => "quarantine",
+            Decision::Block { .. } => "reject",
+            Decision::Drop => "drop",
+        }
+    }
+}
+
+/// Decides what to do with `msg`. With no rule pack configured every message is
+/// forwarded; a scan that fails is forwarded too (fail open) and counted.
+pub(crate) fn inspect(shared: &Shared, msg: &Message<'_>) -> Inspection {
+    let env = Envelope {
+        account: &msg.account.system_id,
+        groups: &msg.account.groups,
+        source_addr: msg.source_addr,
+        destination_addr: msg.destination_addr,
+        service_type: msg.service_type,
+        data_coding: msg.data_coding,
+        esm_class: msg.esm_class,
+    };
+    let Some(verdict) = shared.filter.evaluate(&env, msg.text, msg.binary) else {
+        return Inspection::forward();
+    };
+    if let Some(e) = &verdict.error {
+        inc(&shared.stats.scan_errors);
+        tracing::error!(error = e.as_str(), "scan failed; message forwarded");
+    }
+    let decision = match verdict.action {
+        Action::Allow | Action::Monitor | Action::Tag => Decision::Forward,
+        Action::Reject { status } => Decision::Block {
+            status: if status == 0 {
+                shared.fixed.relay.block_status
+            } else {
+                CommandStatus(status)
+            },
+            quarantine: false,
+        },
+        Action::Quarantine => Decision::Block {
+            status: shared.fixed.relay.block_status,
+            quarantine: true,
+        },
+        Action::Drop => Decision::Drop,
+    };
+    if decision == Decision::Forward && verdict.matches.is_empty() {
+        return Inspection::forward();
+    }
+    Inspection {
+        decision,
+        rules: verdict.matches.iter().map(|m| m.id.to_string()).collect(),
+        ruleset_version: Some(verdict.ruleset_version.to_string()),
+    }
+}

@@ -1,0 +1,60 @@
+//! smppguard's inline proxy: ESME sessions in, SMSC sessions out, every message
+//! decoded, reassembled and filtered, and every request answered exactly once.
+//!
+//! ESMEs bind to the proxy with accounts from the configuration; the proxy keeps its
+//! own pools of sessions bound to one or more SMSCs and relays requests byte for byte,
+//! rewriting only sequence numbers. Multi-part messages are held until complete so the
+//! whole text is scanned before any part leaves. Receipts and mobile-originated
+//! messages go back to the account that owns them. Nothing waits without a deadline and
+//! every queue and map has a bound (listed in `docs/operations.md`).
+//!
+//! The types that matter:
+//! - [`Config`] ([`StaticConfig`] + [`DynamicConfig`]): the validated TOML file;
+//! - [`Proxy::start`] → [`ProxyHandle`]: `local_addrs()`, `reload()`, `drain()`,
+//!   `readiness()`, `stats()`;
+//! - [`StatsSnapshot`]: the event counters metrics are read from;
+//! - [`hash_password`]: the PHC hash for an account's `password_hash`.
+//!
+//! # Layout
+//! - `config`: serde structs and validation (errors name the key path).
+//! - `framed`: tokio `Decoder`/`Encoder` over the codec's framing; the batching writer.
+//! - `account`: argon2 verification off the reactor; failure slow-down and lockout.
+//! - `downstream`: one task per ESME connection (bind, window, enquire_link, unbind).
+//! - `upstream`: SMSC session tasks and pools; sequence ownership and deadlines.
+//! - `relay`: answer-once handles for requests in both directions.
+//! - `submit`: the request path (decode, hold, inspect, forward or answer).
+//! - `hold`: multi-part hold around the text crate's `Reassembler`.
+//! - `inspect`: the content decision for one whole message.
+//! - `receipts`: message_id → account map with TTL and bound; receipt id parsing.
+//! - `registry`: bound sessions per account; routing of deliver_sm to them.
+//! - `audit`: JSON-lines audit log written off the hot path.
+//! - `server`: start, reload, drain, listeners, timers.
+//! - `stats`: event counters.
+//!
+//! # Cargo features
+//! None.
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod account;
+mod audit;
+pub mod config;
+mod downstream;
+pub mod framed;
+mod hold;
+mod inspect;
+mod receipts;
+mod registry;
+mod relay;
+mod server;
+mod stats;
+mod submit;
+mod upstream;
+
+pub use account::{PasswordError, hash_password, verify_password};
+pub use config::{Config, ConfigError, DynamicConfig, StaticConfig};
+pub use server::{
+    DrainReport, Proxy, ProxyHandle, ReloadError, ReloadReport, StartError, UpstreamStatus,
+};
+pub use stats::StatsSnapshot;

@@ -1,0 +1,296 @@
+//! Answer-once handles: every request the proxy accepts is answered exactly once.
+//!
+//! A [`Reply`] is created when an ESME request is admitted. It holds a reserved slot
+//! in that ESME connection's write queue, so answering never blocks and never fails for
+//! lack of room, and it counts against the session's window until it is used. Whoever
+//! ends up owning it (the hold, an upstream session's pending map, the request path)
+//! answers through it; if it is dropped unanswered (a task ended early), its `Drop`
+//! answers with `ESME_RSYSERR` and counts the event, so a request can never hang.
+//!
+//! [`UpReply`] is the same for requests an SMSC sends (deliver_sm, data_sm): it answers
+//! on the upstream session, and its fallback is `ESME_RX_T_APPN` ("retry later"), so a
+//! receipt is never acknowledged without reaching its ESME.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+
+use bytes::Bytes;
+use smppguard_codec::{CommandId, CommandStatus, Header};
+use tokio::sync::mpsc::OwnedPermit;
+
+use crate::framed::Outgoing;
+use crate::stats::{Stats, inc};
+
+/// Counts one outstanding request: the session's window slot and the proxy-wide total
+/// that a drain waits on. Released exactly once, on drop.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    window: Arc<AtomicU32>,
+    total: Arc<AtomicI64>,
+}
+
+impl InFlight {
+    /// Takes a slot when fewer than `limit` are in use.
+    pub(crate) fn try_acquire(
+        window: &Arc<AtomicU32>,
+        limit: u32,
+        total: &Arc<AtomicI64>,
+    ) -> Option<InFlight> {
+        window
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
+        total.fetch_add(1, Ordering::AcqRel);
+        Some(InFlight {
+            window: Arc::clone(window),
+            total: Arc::clone(total),
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.window.fetch_sub(1, Ordering::AcqRel);
+        self.total.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The answer to one ESME request.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    permit: Option<OwnedPermit<Outgoing>>,
+    /// The request's header (command_id, the ESME's sequence number).
+    request: Header,
+    stats: Arc<Stats>,
+    _slot: InFlight,
+}
+
+impl Reply {
+    pub(crate) fn new(
+        permit: OwnedPermit<Outgoing>,
+        request: Header,
+        stats: Arc<Stats>,
+        slot: InFlight,
+    ) -> Reply {
+        Reply {
+            permit: Some(permit),
+            request,
+            stats,
+            _slot: slot,
+        }
+    }
+
+    /// The request's command_id.
+    pub(crate) fn command_id(&self) -> CommandId {
+        self.request.command_id
+    }
+
+    /// The ESME's sequence number.
+    pub(crate) fn sequence_number(&self) -> u32 {
+        self.request.sequence_number
+    }
+
+    /// Relays a response frame from upstream under the ESME's sequence number.
+    pub(crate) fn relay(mut self, frame: Bytes) {
+        if let Some(p) = self.permit.take() {
+            let sequence_number = self.request.sequence_number;
+            p.send(Outgoing::Relay {
+                frame,
+                sequence_number,
+            });
+        }
+    }
+
+    /// Answers with a header-only response carrying `status`.
+    pub(crate) fn status(mut self, status: CommandStatus) {
+        self.send_status(status);
+    }
+
+    /// Answers with a frame the proxy built (already carrying the ESME's sequence).
+    pub(crate) fn frame(mut self, frame: Bytes) {
+        if let Some(p) = self.permit.take() {
+            p.send(Outgoing::Frame(frame));
+        }
+    }
+
+    fn send_status(&mut self, status: CommandStatus) {
+        if let Some(p) = self.permit.take() {
+            let header = Header::response_to(&self.request, status).unwrap_or(Header::new(
+                CommandId::GENERIC_NACK,
+                status,
+                self.request.sequence_number,
+            ));
+            p.send(Outgoing::Header(header));
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if self.permit.is_some() {
+            inc(&self.stats.responses_fallback);
+            tracing::error!(
+                command = %self.request.command_id,
+                "request dropped without an answer; answering ESME_RSYSERR"
+            );
+            self.send_status(CommandStatus::ESME_RSYSERR);
+        }
+    }
+}
+
+/// A message for an upstream session task from elsewhere in the proxy.
+#[derive(Debug)]
+pub(crate) enum UpstreamCtl {
+    /// Write this frame on the connection `generation` (ignored if that connection is
+    /// gone: its sequence numbers mean nothing on a new one).
+    Send {
+        /// Connection generation the frame belongs to.
+        generation: u64,
+        /// The frame.
+        out: Outgoing,
+    },
+    /// Answer every outstanding request now with `status` (drain deadline).
+    FailPending(CommandStatus),
+    /// Unbind and stop.
+    Shutdown,
+}
+
+/// The answer to one request from an SMSC (deliver_sm, data_sm).
+#[derive(Debug)]
+pub(crate) struct UpReply {
+    permit: Option<OwnedPermit<UpstreamCtl>>,
+    generation: u64,
+    request: Header,
+    fallback: CommandStatus,
+}
+
+impl UpReply {
+    pub(crate) fn new(
+        permit: OwnedPermit<UpstreamCtl>,
+        generation: u64,
+        request: Header,
+        fallback: CommandStatus,
+    ) -> UpReply {
+        UpReply {
+            permit: Some(permit),
+            generation,
+            request,
+            fallback,
+        }
+    }
+
+    /// The request's command_id.
+    pub(crate) fn command_id(&self) -> CommandId {
+        self.request.command_id
+    }
+
+    /// Relays the ESME's response frame under the SMSC's sequence number.
+    pub(crate) fn relay(mut self, frame: Bytes) {
+        if let Some(p) = self.permit.take() {
+            p.send(UpstreamCtl::Send {
+                generation: self.generation,
+                out: Outgoing::Relay {
+                    frame,
+                    sequence_number: self.request.sequence_number,
+                },
+            });
+        }
+    }
+
+    /// Answers with a header-only response carrying `status`.
+    pub(crate) fn status(mut self, status: CommandStatus) {
+        self.send_status(status);
+    }
+
+    fn send_status(&mut self, status: CommandStatus) {
+        if let Some(p) = self.permit.take()
+            && let Some(header) = Header::response_to(&self.request, status)
+        {
+            p.send(UpstreamCtl::Send {
+                generation: self.generation,
+                out: Outgoing::Header(header),
+            });
+        }
+    }
+}
+
+impl Drop for UpReply {
+    fn drop(&mut self) {
+        let fallback = self.fallback;
+        self.send_status(fallback);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    fn slot(window: &Arc<AtomicU32>, total: &Arc<AtomicI64>) -> InFlight {
+        InFlight::try_acquire(window, 2, total).unwrap()
+    }
+
+    #[tokio::test]
+    async fn reply_answers_once_and_releases_its_slot() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let window = Arc::new(AtomicU32::new(0));
+        let total = Arc::new(AtomicI64::new(0));
+        let stats = Arc::new(Stats::default());
+        let req = Header::new(CommandId::SUBMIT_SM, CommandStatus::ESME_ROK, 5);
+        let a = Reply::new(
+            tx.clone().reserve_owned().await.unwrap(),
+            req,
+            stats.clone(),
+            slot(&window, &total),
+        );
+        let b = Reply::new(
+            tx.clone().reserve_owned().await.unwrap(),
+            req,
+            stats.clone(),
+            slot(&window, &total),
+        );
+        assert!(InFlight::try_acquire(&window, 2, &total).is_none());
+        assert_eq!(total.load(Ordering::Relaxed), 2);
+        a.status(CommandStatus::ESME_RSUBMITFAIL);
+        drop(b);
+        assert_eq!(window.load(Ordering::Relaxed), 0);
+        assert_eq!(total.load(Ordering::Relaxed), 0);
+        let Outgoing::Header(h) = rx.recv().await.unwrap() else {
+            panic!("header expected")
+        };
+        assert_eq!(h.command_id, CommandId::SUBMIT_SM_RESP);
+        assert_eq!(h.command_status, CommandStatus::ESME_RSUBMITFAIL);
+        assert_eq!(h.sequence_number, 5);
+        let Outgoing::Header(h) = rx.recv().await.unwrap() else {
+            panic!("header expected")
+        };
+        assert_eq!(h.command_status, CommandStatus::ESME_RSYSERR);
+        assert_eq!(stats.snapshot().responses_fallback, 1);
+    }
+
+    #[tokio::test]
+    async fn up_reply_falls_back_to_retry_later() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let req = Header::new(CommandId::DELIVER_SM, CommandStatus::ESME_ROK, 77);
+        let r = UpReply::new(
+            tx.reserve_owned().await.unwrap(),
+            3,
+            req,
+            CommandStatus::ESME_RX_T_APPN,
+        );
+        assert_eq!(r.command_id(), CommandId::DELIVER_SM);
+        drop(r);
+        let UpstreamCtl::Send {
+            generation,
+            out: Outgoing::Header(h),
+        } = rx.recv().await.unwrap()
+        else {
+            panic!("send expected")
+        };
+        assert_eq!(generation, 3);
+        assert_eq!(h.command_id, CommandId::DELIVER_SM_RESP);
+        assert_eq!(h.command_status, CommandStatus::ESME_RX_T_APPN);
+        assert_eq!(h.sequence_number, 77);
+    }
+}

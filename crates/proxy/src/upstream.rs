@@ -1,0 +1,785 @@
+//! Upstream (SMSC) side: a pool of bound sessions per configured SMSC, one task per
+//! session.
+//!
+//! Each session task owns its socket, its sequence counter and its pending map
+//! `sequence → (answer handle, deadline, owner)`. Work reaches it through a bounded
+//! queue filled with `try_send`: a full queue means the session's window is exhausted,
+//! and the caller tries the next session or answers the ESME at once. Every request the
+//! task takes is answered exactly once: by the SMSC's response, by the proxy on its
+//! deadline, or by the proxy when the session is lost.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use smppguard_codec::{
+    Bind, Body, COctetString, CommandId, CommandStatus, HEADER_LEN, Header, Pdu,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::codec::Decoder;
+
+use crate::config::{BindType, UpstreamConfig};
+use crate::framed::{Outgoing, ReadError, SmppCodec, run_writer};
+use crate::receipts::Owner;
+use crate::relay::{Reply, UpReply, UpstreamCtl};
+use crate::server::Shared;
+use crate::stats::inc;
+
+/// One request on its way to an SMSC: the ESME's frame and its answer handle.
+#[derive(Debug)]
+pub(crate) struct Part {
+    pub(crate) frame: Bytes,
+    pub(crate) reply: Reply,
+}
+
+/// Work for one upstream session: a single request, or every part of one multi-part
+/// message (so they all travel on the same session).
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) parts: Vec<Part>,
+    /// The submitting account, recorded as the owner of the message_ids returned.
+    pub(crate) account: Arc<str>,
+    /// Pool indexes in failover order.
+    pub(crate) route: Arc<[usize]>,
+}
+
+impl Job {
+    /// Answers every part with `status`.
+    pub(crate) fn fail(self, status: CommandStatus) {
+        for p in self.parts {
+            p.reply.status(status);
+        }
+    }
+}
+
+/// The handle the rest of the proxy holds on one session task.
+#[derive(Debug)]
+pub(crate) struct SessionHandle {
+    pub(crate) bound: AtomicBool,
+    submit_tx: mpsc::Sender<Job>,
+    pub(crate) ctl_tx: mpsc::Sender<UpstreamCtl>,
+    /// Requests sent and not yet answered (for status and drain).
+    pub(crate) pending: AtomicUsize,
+}
+
+/// The sessions bound to one SMSC.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub(crate) index: usize,
+    pub(crate) name: Arc<str>,
+    pub(crate) sessions: Vec<Arc<SessionHandle>>,
+    next: AtomicUsize,
+}
+
+/// The receiving ends a session task consumes.
+pub(crate) struct SessionInputs {
+    submit_rx: mpsc::Receiver<Job>,
+    ctl_rx: mpsc::Receiver<UpstreamCtl>,
+}
+
+impl Pool {
+    /// A pool of `cfg.sessions` handles and the inputs for their tasks.
+    pub(crate) fn new(index: usize, cfg: &UpstreamConfig) -> (Pool, Vec<SessionInputs>) {
+        let mut sessions = Vec::new();
+        let mut inputs = Vec::new();
+        for _ in 0..cfg.sessions {
+            let window = usize::try_from(cfg.window).unwrap_or(1);
+            let (submit_tx, submit_rx) = mpsc::channel(window);
+            let (ctl_tx, ctl_rx) = mpsc::channel(window + CTL_SLACK);
+            sessions.push(Arc::new(SessionHandle {
+                bound: AtomicBool::new(false),
+                submit_tx,
+                ctl_tx,
+                pending: AtomicUsize::new(0),
+            }));
+            inputs.push(SessionInputs { submit_rx, ctl_rx });
+        }
+        let pool = Pool {
+            index,
+            name: Arc::from(cfg.name.as_str()),
+            sessions,
+            next: AtomicUsize::new(0),
+        };
+        (pool, inputs)
+    }
+
+    /// Hands `job` to a bound session with room, round-robin; gives it back when none
+    /// can take it.
+    pub(crate) fn try_dispatch(&self, mut job: Job) -> Result<(), Job> {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for k in 0..n {
+            let Some(s) = self.sessions.get((start + k) % n.max(1)) else {
+                continue;
+            };
+            if !s.bound.load(Ordering::Acquire) {
+                continue;
+            }
+            match s.submit_tx.try_send(job) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(j) | TrySendError::Closed(j)) => job = j,
+            }
+        }
+        Err(job)
+    }
+
+    /// Sessions currently bound.
+    pub(crate) fn bound_sessions(&self) -> usize {
+        self.sessions
+            .iter()
+            .filter(|s| s.bound.load(Ordering::Acquire))
+            .count()
+    }
+}
+
+/// Sends `job` along its route: the first pool with a bound session and room takes it.
+pub(crate) fn dispatch(shared: &Shared, job: Job) -> Result<(), Job> {
+    let route = Arc::clone(&job.route);
+    dispatch_via(shared, job, route.iter().copied())
+}
+
+fn dispatch_via(
+    shared: &Shared,
+    mut job: Job,
+    pools: impl Iterator<Item = usize>,
+) -> Result<(), Job> {
+    for i in pools {
+        let Some(pool) = shared.pools.get(i) else {
+            continue;
+        };
+        match pool.try_dispatch(job) {
+            Ok(()) => return Ok(()),
+            Err(j) => job = j,
+        }
+    }
+    Err(job)
+}
+
+/// Room in a session's control queue beyond its window (enquire_link answers,
+/// shutdown, drain commands).
+const CTL_SLACK: usize = 64;
+/// How long an unbind waits for its response.
+const UNBIND_WAIT: Duration = Duration::from_secs(2);
+
+/// Why a bound session ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// Lost: reconnect.
+    Lost(&'static str),
+    /// Unbound on request: stop.
+    Shutdown,
+}
+
+/// An outstanding request on a session.
+#[derive(Debug)]
+struct Pending {
+    reply: Reply,
+    deadline: Instant,
+    account: Arc<str>,
+}
+
+/// The session task: connect, bind, relay, reconnect with backoff, until shut down.
+pub(crate) async fn run_session(
+    shared: Arc<Shared>,
+    cfg: Arc<UpstreamConfig>,
+    pool: usize,
+    handle: Arc<SessionHandle>,
+    mut inputs: SessionInputs,
+) {
+    static GENERATION: AtomicU64 = AtomicU64::new(1);
+    let mut backoff = cfg.backoff_min;
+    loop {
+        let attempt = connect_and_bind(&shared, &cfg).await;
+        match attempt {
+            Ok(stream) => {
+                backoff = cfg.backoff_min;
+                let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+                let mut s = Session::new(&shared, &cfg, pool, &handle, generation);
+                handle.bound.store(true, Ordering::Release);
+                shared
+                    .stats
+                    .upstream_sessions_bound
+                    .fetch_add(1, Ordering::Relaxed);
+                inc(&shared.stats.upstream_binds);
+                tracing::info!(upstream = %cfg.name, "bound to smsc");
+                let end = s.run(stream, &mut inputs).await;
+                handle.bound.store(false, Ordering::Release);
+                shared
+                    .stats
+                    .upstream_sessions_bound
+                    .fetch_sub(1, Ordering::Relaxed);
+                s.fail_all(shared.fixed.relay.upstream_lost_status);
+                redispatch_queued(&shared, pool, &mut inputs.submit_rx);
+                match end {
+                    End::Shutdown => return,
+                    End::Lost(why) => {
+                        inc(&shared.stats.upstream_disconnects);
+                        tracing::warn!(upstream = %cfg.name, reason = why, "smsc session lost");
+                    }
+                }
+            }
+            Err(e) => {
+                inc(&shared.stats.upstream_bind_failures);
+                tracing::warn!(upstream = %cfg.name, error = %e, "cannot bind to smsc");
+                redispatch_queued(&shared, pool, &mut inputs.submit_rx);
+            }
+        }
+        // Back off, still answering control messages: a drain must not wait for us.
+        let wake = Instant::now() + backoff;
+        backoff = (backoff * 2).min(cfg.backoff_max);
+        loop {
+            tokio::select! {
+                _ = sleep_until(wake) => break,
+                ctl = inputs.ctl_rx.recv() => match ctl {
+                    Some(UpstreamCtl::Shutdown) | None => return,
+                    // Nothing is pending while unbound; stale frames are dropped.
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+}
+
+/// Jobs queued for a session that went down were never sent: offer them to the other
+/// sessions of the route, else answer them.
+fn redispatch_queued(shared: &Shared, pool: usize, rx: &mut mpsc::Receiver<Job>) {
+    while let Ok(job) = rx.try_recv() {
+        let route = Arc::clone(&job.route);
+        // This session is marked unbound, so the same pool only offers its siblings.
+        let order = std::iter::once(pool).chain(route.iter().copied().filter(|&p| p != pool));
+        if let Err(job) = dispatch_via(shared, job, order) {
+            let n = job.parts.len();
+            crate::stats::add(&shared.stats.requests_no_upstream, n as u64);
+            job.fail(shared.fixed.relay.no_upstream_status);
+        }
+    }
+}
+
+type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+
+/// A connected, bound stream, split.
+struct Bound {
+    read: BoxRead,
+    write: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    rbuf: BytesMut,
+}
+
+/// Errors while connecting or binding.
+#[derive(Debug, thiserror::Error)]
+enum BindError {
+    #[error("connect: {0}")]
+    Connect(io::Error),
+    #[error("timed out")]
+    Timeout,
+    #[error("connection closed before the bind response")]
+    Closed,
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("bind refused with {0}")]
+    Refused(CommandStatus),
+    #[error("unexpected answer to bind: {0}")]
+    Unexpected(CommandId),
+    #[error("invalid bind credentials in the configuration")]
+    Credentials,
+}
+
+async fn connect_and_bind(shared: &Shared, cfg: &UpstreamConfig) -> Result<Bound, BindError> {
+    let work = async {
+        let tcp = TcpStream::connect(&cfg.address)
+            .await
+            .map_err(BindError::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let (read, mut write) = tcp.into_split();
+        let bind = bind_pdu(cfg, 1).ok_or(BindError::Credentials)?;
+        write
+            .write_all(&bind.to_bytes())
+            .await
+            .map_err(BindError::Connect)?;
+        let mut read: BoxRead = Box::new(read);
+        let mut rbuf = BytesMut::with_capacity(4096);
+        let mut codec = SmppCodec::new(shared.fixed.server.max_pdu_bytes);
+        loop {
+            let Some(frame) = read_frame(&mut read, &mut rbuf, &mut codec).await? else {
+                return Err(BindError::Closed);
+            };
+            let Some(h) = Header::parse(&frame) else {
+                continue;
+            };
+            if h.command_id == bind.command_id().response_id().unwrap_or(CommandId(0)) {
+                if !h.command_status.is_ok() {
+                    return Err(BindError::Refused(h.command_status));
+                }
+                return Ok(Bound {
+                    read,
+                    write: Box::new(write),
+                    rbuf,
+                });
+            }
+            if h.command_id == CommandId::GENERIC_NACK {
+                return Err(BindError::Refused(h.command_status));
+            }
+            if h.command_id == CommandId::ENQUIRE_LINK {
+                let resp = Header::new(
+                    CommandId::ENQUIRE_LINK_RESP,
+                    CommandStatus::ESME_ROK,
+                    h.sequence_number,
+                );
+                write
+                    .write_all(&resp.to_bytes())
+                    .await
+                    .map_err(BindError::Connect)?;
+                continue;
+            }
+            return Err(BindError::Unexpected(h.command_id));
+        }
+    };
+    timeout(cfg.connect_timeout, work)
+        .await
+        .map_err(|_| BindError::Timeout)?
+}
+
+/// The bind request for an upstream.
+fn bind_pdu(cfg: &UpstreamConfig, seq: u32) -> Option<Pdu> {
+    let bind = Bind {
+        system_id: COctetString::new(cfg.system_id.clone().into_bytes()).ok()?,
+        password: COctetString::new(cfg.password.clone().into_bytes()).ok()?,
+        system_type: COctetString::new(cfg.system_type.clone().into_bytes()).ok()?,
+        interface_version: cfg.interface_version,
+        addr_ton: 0,
+        addr_npi: 0,
+        address_range: COctetString::empty(),
+    };
+    let body = match cfg.bind_type {
+        BindType::Transmitter => Body::BindTransmitter(bind),
+        BindType::Receiver => Body::BindReceiver(bind),
+        BindType::Transceiver => Body::BindTransceiver(bind),
+    };
+    Some(Pdu::new(body, CommandStatus::ESME_ROK, seq))
+}
+
+/// Reads until one whole frame is buffered; `None` at end of stream. Cancel-safe:
+/// bytes read stay in `rbuf`.
+pub(crate) async fn read_frame<R: AsyncRead + Unpin + ?Sized>(
+    read: &mut R,
+    rbuf: &mut BytesMut,
+    codec: &mut SmppCodec,
+) -> Result<Option<Bytes>, ReadError> {
+    loop {
+        if let Some(frame) = codec.decode(rbuf)? {
+            return Ok(Some(frame));
+        }
+        if read.read_buf(rbuf).await? == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+/// Sequence numbers 1..=0x7FFFFFFF, wrapping back to 1 (SMPP 3.4 §3.2).
+#[derive(Debug, Clone)]
+pub(crate) struct SequenceCounter(u32);
+
+impl SequenceCounter {
+    pub(crate) fn new() -> Self {
+        Self(0)
+    }
+
+    pub(crate) fn starting_after(last: u32) -> Self {
+        Self(last)
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u32 {
+        self.0 = if self.0 >= 0x7FFF_FFFF { 1 } else { self.0 + 1 };
+        self.0
+    }
+}
+
+/// State of one bound connection.
+struct Session<'a> {
+    shared: &'a Arc<Shared>,
+    cfg: &'a UpstreamConfig,
+    pool: usize,
+    handle: &'a SessionHandle,
+    generation: u64,
+    seq: SequenceCounter,
+    pending: HashMap<u32, Pending>,
+    /// Deadlines in the order they were set (the timeout is constant, so this is
+    /// also deadline order); entries whose request was answered are skipped.
+    deadlines: VecDeque<(Instant, u32)>,
+    out: Option<mpsc::Sender<Outgoing>>,
+}
+
+impl<'a> Session<'a> {
+    fn new(
+        shared: &'a Arc<Shared>,
+        cfg: &'a UpstreamConfig,
+        pool: usize,
+        handle: &'a SessionHandle,
+        generation: u64,
+    ) -> Self {
+        Session {
+            shared,
+            cfg,
+            pool,
+            handle,
+            generation,
+            // The bind used sequence 1.
+            seq: SequenceCounter::starting_after(1),
+            pending: HashMap::new(),
+            deadlines: VecDeque::new(),
+            out: None,
+        }
+    }
+
+    /// Queues a frame for the writer. The queue is sized for the window plus the
+    /// control slack, so it is full only when the SMSC stopped reading: the session is
+    /// then treated as lost.
+    fn write(&self, out: Outgoing) -> Result<(), End> {
+        match &self.out {
+            Some(tx) => tx
+                .try_send(out)
+                .map_err(|_| End::Lost("smsc stopped reading")),
+            None => Err(End::Lost("writer gone")),
+        }
+    }
+
+    async fn run(&mut self, bound: Bound, inputs: &mut SessionInputs) -> End {
+        let Bound {
+            mut read,
+            write,
+            mut rbuf,
+        } = bound;
+        let window = usize::try_from(self.cfg.window).unwrap_or(1);
+        let (out_tx, out_rx) = mpsc::channel(window * 2 + CTL_SLACK * 2);
+        let writer = tokio::spawn(run_writer(write, out_rx, None));
+        self.out = Some(out_tx);
+        let mut codec = SmppCodec::new(self.shared.fixed.server.max_pdu_bytes);
+        let interval = self.cfg.enquire_link_interval;
+        let mut last_rx = Instant::now();
+        let mut enquire_sent: Option<Instant> = None;
+        let mut unbind_deadline: Option<Instant> = None;
+
+        let end = loop {
+            let can_take = unbind_deadline.is_none() && self.pending.len() < window;
+            let mut next = match enquire_sent {
+                Some(t) => t + interval,
+                None => last_rx + interval,
+            };
+            if let Some((d, _)) = self.deadlines.front() {
+                next = next.min(*d);
+            }
+            if let Some(d) = unbind_deadline {
+                next = next.min(d);
+            }
+            tokio::select! {
+                biased;
+                ctl = inputs.ctl_rx.recv() => match ctl {
+                    Some(UpstreamCtl::Send { generation, out }) => {
+                        if generation == self.generation
+                            && let Err(e) = self.write(out)
+                        {
+                            break e;
+                        }
+                    }
+                    Some(UpstreamCtl::FailPending(status)) => self.fail_all(status),
+                    Some(UpstreamCtl::Shutdown) | None => {
+                        if unbind_deadline.is_none() {
+                            let seq = self.seq.next_seq();
+                            let unbind = Header::new(CommandId::UNBIND, CommandStatus::ESME_ROK, seq);
+                            if self.write(Outgoing::Header(unbind)).is_err() {
+                                break End::Shutdown;
+                            }
+                            unbind_deadline = Some(Instant::now() + UNBIND_WAIT);
+                        }
+                    }
+                },
+                r = read_frame(&mut read, &mut rbuf, &mut codec) => match r {
+                    Ok(Some(frame)) => {
+                        last_rx = Instant::now();
+                        enquire_sent = None;
+                        match self.on_frame(frame, unbind_deadline.is_some()) {
+                            Ok(()) => {}
+                            Err(e) => break e,
+                        }
+                    }
+                    Ok(None) => break if unbind_deadline.is_some() { End::Shutdown } else { End::Lost("closed by smsc") },
+                    Err(ReadError::Frame(e)) => {
+                        let _ = self.write(Outgoing::Header(e.response_header()));
+                        break End::Lost("unframeable data from smsc");
+                    }
+                    Err(ReadError::Io(_)) => break if unbind_deadline.is_some() { End::Shutdown } else { End::Lost("read error") },
+                },
+                job = inputs.submit_rx.recv(), if can_take => match job {
+                    Some(job) => {
+                        if let Err(e) = self.send_job(job) {
+                            break e;
+                        }
+                    }
+                    None => break End::Shutdown,
+                },
+                _ = sleep_until(next) => {
+                    let now = Instant::now();
+                    if unbind_deadline.is_some_and(|d| d <= now) {
+                        break End::Shutdown;
+                    }
+                    self.expire(now);
+                    match enquire_sent {
+                        Some(t) if now >= t + interval => break End::Lost("enquire_link unanswered"),
+                        None if now >= last_rx + interval => {
+                            let seq = self.seq.next_seq();
+                            let el = Header::new(CommandId::ENQUIRE_LINK, CommandStatus::ESME_ROK, seq);
+                            if let Err(e) = self.write(Outgoing::Header(el)) {
+                                break e;
+                            }
+                            enquire_sent = Some(now);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        };
+        // Closing the queue lets the writer flush what is queued and shut the socket.
+        self.out = None;
+        let _ = timeout(UNBIND_WAIT, writer).await;
+        end
+    }
+
+    fn send_job(&mut self, job: Job) -> Result<(), End> {
+        let deadline = Instant::now() + self.shared.fixed.relay.response_timeout;
+        for part in job.parts {
+            let seq = self.seq.next_seq();
+            self.deadlines.push_back((deadline, seq));
+            if let Some(old) = self.pending.insert(
+                seq,
+                Pending {
+                    reply: part.reply,
+                    deadline,
+                    account: Arc::clone(&job.account),
+                },
+            ) {
+                // Only after 2^31 outstanding requests; answer rather than lose it.
+                old.reply.status(self.shared.fixed.relay.timeout_status);
+            }
+            inc(&self.shared.stats.requests_forwarded);
+            self.write(Outgoing::Relay {
+                frame: part.frame,
+                sequence_number: seq,
+            })?;
+        }
+        self.handle
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Answers requests whose deadline passed.
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(d, seq)) = self.deadlines.front() {
+            if d > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if self.pending.get(&seq).is_some_and(|p| p.deadline == d)
+                && let Some(p) = self.pending.remove(&seq)
+            {
+                inc(&self.shared.stats.responses_timed_out);
+                p.reply.status(self.shared.fixed.relay.timeout_status);
+            }
+        }
+        self.handle
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+    }
+
+    /// Answers every outstanding request with `status`.
+    fn fail_all(&mut self, status: CommandStatus) {
+        let n = self.pending.len() as u64;
+        if n > 0 {
+            if status == self.shared.fixed.relay.upstream_lost_status {
+                crate::stats::add(&self.shared.stats.responses_upstream_lost, n);
+            } else {
+                crate::stats::add(&self.shared.stats.responses_timed_out, n);
+            }
+        }
+        for (_, p) in self.pending.drain() {
+            p.reply.status(status);
+        }
+        self.deadlines.clear();
+        self.handle.pending.store(0, Ordering::Relaxed);
+    }
+
+    fn on_frame(&mut self, frame: Bytes, unbinding: bool) -> Result<(), End> {
+        let Some(h) = Header::parse(&frame) else {
+            return Ok(());
+        };
+        let id = h.command_id;
+        if id.is_response() {
+            return self.on_response(h, frame, unbinding);
+        }
+        match id {
+            CommandId::ENQUIRE_LINK => self.write(Outgoing::Header(Header::new(
+                CommandId::ENQUIRE_LINK_RESP,
+                CommandStatus::ESME_ROK,
+                h.sequence_number,
+            ))),
+            CommandId::UNBIND => {
+                let _ = self.write(Outgoing::Header(Header::new(
+                    CommandId::UNBIND_RESP,
+                    CommandStatus::ESME_ROK,
+                    h.sequence_number,
+                )));
+                Err(End::Lost("unbound by smsc"))
+            }
+            CommandId::DELIVER_SM | CommandId::DATA_SM => {
+                self.on_deliver(h, frame);
+                Ok(())
+            }
+            // No response exists for these; nothing to relay them to.
+            CommandId::ALERT_NOTIFICATION | CommandId::OUTBIND => Ok(()),
+            other if !other.is_known() => self.write(Outgoing::Header(Header::new(
+                CommandId::GENERIC_NACK,
+                CommandStatus::ESME_RINVCMDID,
+                h.sequence_number,
+            ))),
+            _ => match Header::response_to(&h, CommandStatus::ESME_RINVBNDSTS) {
+                Some(resp) => self.write(Outgoing::Header(resp)),
+                None => Ok(()),
+            },
+        }
+    }
+
+    fn on_response(&mut self, h: Header, frame: Bytes, unbinding: bool) -> Result<(), End> {
+        match h.command_id {
+            CommandId::ENQUIRE_LINK_RESP => return Ok(()),
+            CommandId::UNBIND_RESP if unbinding => return Err(End::Shutdown),
+            _ => {}
+        }
+        let Some(p) = self.pending.remove(&h.sequence_number) else {
+            inc(&self.shared.stats.responses_unmatched);
+            return Ok(());
+        };
+        let expected = p.reply.command_id().response_id();
+        self.handle
+            .pending
+            .store(self.pending.len(), Ordering::Relaxed);
+        if h.command_id == CommandId::GENERIC_NACK {
+            // The SMSC could not parse our frame: give the ESME the response it expects,
+            // with the nack's status (never ROK: a nack is a failure).
+            let status = if h.command_status.is_ok() {
+                CommandStatus::ESME_RSYSERR
+            } else {
+                h.command_status
+            };
+            inc(&self.shared.stats.responses_relayed);
+            p.reply.status(status);
+            return Ok(());
+        }
+        if Some(h.command_id) != expected {
+            // A response of the wrong type for this sequence: not ours to relay. The
+            // request is put back to be answered by its deadline.
+            inc(&self.shared.stats.responses_unmatched);
+            self.pending.insert(h.sequence_number, p);
+            return Ok(());
+        }
+        if h.command_status.is_ok()
+            && matches!(
+                h.command_id,
+                CommandId::SUBMIT_SM_RESP | CommandId::DATA_SM_RESP | CommandId::SUBMIT_MULTI_RESP
+            )
+            && let Some(id) = message_id_of(&frame)
+        {
+            let now = self.shared.now_ms();
+            self.shared.receipts.insert(
+                id,
+                Owner {
+                    account: Arc::clone(&p.account),
+                    pool: self.pool,
+                },
+                now,
+            );
+        }
+        inc(&self.shared.stats.responses_relayed);
+        p.reply.relay(frame);
+        Ok(())
+    }
+
+    /// A deliver_sm or data_sm from the SMSC: route it to an ESME session, or answer it
+    /// here so the SMSC keeps it.
+    fn on_deliver(&mut self, h: Header, frame: Bytes) {
+        let status_now = |s: &Self, status: CommandStatus| {
+            if let Some(resp) = Header::response_to(&h, status) {
+                let _ = s.write(Outgoing::Header(resp));
+            }
+        };
+        let no_session = self.shared.fixed.receipts.no_session_status;
+        let Ok(permit) = self.handle.ctl_tx.clone().try_reserve_owned() else {
+            inc(&self.shared.stats.delivers_no_session);
+            status_now(self, no_session);
+            return;
+        };
+        let reply = UpReply::new(permit, self.generation, h, no_session);
+        crate::registry::route_deliver(self.shared, frame, reply);
+    }
+}
+
+/// The message_id of a successful submit_sm_resp / data_sm_resp / submit_multi_resp,
+/// read without decoding the rest: it is the C-string right after the header.
+fn message_id_of(frame: &[u8]) -> Option<&str> {
+    let body = frame.get(HEADER_LEN..)?;
+    let end = body.iter().take(65).position(|&b| b == 0)?;
+    let id = body.get(..end)?;
+    if id.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(id).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_wraps_to_one() {
+        let mut s = SequenceCounter::new();
+        assert_eq!(s.next_seq(), 1);
+        let mut s = SequenceCounter::starting_after(0x7FFF_FFFE);
+        assert_eq!(s.next_seq(), 0x7FFF_FFFF);
+        assert_eq!(s.next_seq(), 1);
+    }
+
+    #[test]
+    fn message_id_of_resp() {
+        let ok = hex::decode("00000019800000040000000000000005304131423243334400").unwrap();
+        assert_eq!(message_id_of(&ok), Some("0A1B2C3D"));
+        let header_only = hex::decode("00000010800000040000004500000005").unwrap();
+        assert_eq!(message_id_of(&header_only), None);
+    }
+
+    #[test]
+    fn bind_pdu_uses_the_configured_type() {
+        let cfg = UpstreamConfig {
+            name: "a".into(),
+            address: "127.0.0.1:1".into(),
+            system_id: "proxy".into(),
+            password: "pw".into(),
+            system_type: String::new(),
+            bind_type: BindType::Transmitter,
+            interface_version: 0x34,
+            sessions: 1,
+            window: 1,
+            enquire_link_interval: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            backoff_min: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(10),
+        };
+        let pdu = bind_pdu(&cfg, 1).unwrap();
+        assert_eq!(pdu.command_id(), CommandId::BIND_TRANSMITTER);
+        let bytes = pdu.to_bytes();
+        assert_eq!(&bytes[16..22], b"proxy\0");
+    }
+}
