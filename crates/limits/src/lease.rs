@@ -1,20 +1,22 @@
-//! The node-side half of fleet-wide limits: leases, allowances and the sync queue. Sans-IO;
-//! the Redis driver in `crate::redis` moves requests and replies.
+//! The node-side half of fleet-wide limits: leases, cold-start allowance and the sync queue.
+//! Sans-IO; the Redis driver in `crate::redis` moves requests and replies.
 //!
 //! Every fleet-wide limit key (an account rate, a quota, one sender, one destination, one
 //! prefix) has a [`LeaseState`] on each node. A check never waits for Redis:
 //!
-//! * **Leased units** (prepaid): the driver takes up to `want` units from the global GCRA in
-//!   Redis ahead of use; checks consume them locally until they run low, which queues a
-//!   top-up. Unused units expire after `lease_ttl`. `want` is the limit's rate over
-//!   `lease_window` (a key slower than one unit per window leases nothing and is post-paid).
-//! * **Allowance** (post-paid): a key may also pass units that Redis has not yet confirmed, up
-//!   to an allowance set from the last reply (`local_share` of what Redis said was still
-//!   available, at most `local_share` of the burst, or `quota_allowance` for quotas). Those
-//!   units are recorded as debt and charged to Redis on the next sync, so the global count
-//!   sees every message that passed on any node.
-//! * **Exhausted**: when Redis says nothing is left, the key refuses until the reply's retry
-//!   time (rates) or the end of the period (quotas).
+//! * **Leased units** (prepaid): Redis takes units from the global count atomically and
+//!   grants them to the node, which consumes them locally and asks for more when half are
+//!   used. A rate lease holds the limit's rate over `lease_window` (at least one unit); a
+//!   quota lease holds up to `quota_allowance` units. Units still unused when the lease
+//!   expires (`lease_ttl`, or one emission interval for slow limits) are given back.
+//! * **Cold start** (post-paid): a key this node has not used recently has no lease yet. Its
+//!   first units pass on a small allowance (`local_share` of the burst, at most two lease
+//!   windows' worth; for quotas `local_share` of what Redis last reported left, at most
+//!   `quota_allowance`) and are charged to Redis on the next sync. This is the only way a
+//!   unit passes without Redis having counted it first, and it bounds the overshoot.
+//! * **Exhausted**: when Redis grants nothing, the key refuses until the reply's retry time
+//!   (rates) or for one lease life (quotas, whose units may come back from other nodes).
+//!   Quota leases are also fair: Redis grants at most `local_share` of what is left.
 //! * **Degraded** (Redis unreachable or slow): fail-open keeps serving on a local limit at
 //!   `local_share` of the configured one; fail-closed refuses with `BackendUnavailable`.
 //!   Quota units counted while degraded are charged to Redis once it is back.
@@ -60,9 +62,19 @@ pub(crate) struct RemoteCell {
 }
 
 impl RemoteCell {
+    /// Periodic sweep of the cell's lease; true if a sync is due.
+    pub(crate) fn sweep(&self, t: &Tuning, now: u64) -> bool {
+        let mut s = self.state.lock();
+        let cold = match self.kind {
+            CellKind::Rate(p) => t.cold_rate(&p),
+            CellKind::Quota { .. } => t.cold_quota(s.limit, s.last_available),
+        };
+        s.sweep(now, cold)
+    }
+
     pub(crate) fn new(key: String, kind: CellKind, tuning: &Tuning) -> Arc<Self> {
         let state = match kind {
-            CellKind::Rate(p) => LeaseState::new(tuning.cap_rate(&p)),
+            CellKind::Rate(p) => LeaseState::new(tuning.cold_rate(&p)),
             CellKind::Quota { .. } => LeaseState::new(0),
         };
         Arc::new(RemoteCell {
@@ -78,7 +90,7 @@ impl RemoteCell {
 pub(crate) enum Take {
     /// Passed.
     Allowed,
-    /// The limit is exceeded.
+    /// The limit is exceeded (or no unit is leased yet).
     Denied,
     /// Redis is unavailable and the node fails closed.
     Unavailable,
@@ -96,16 +108,38 @@ pub(crate) struct Tuning {
 }
 
 impl Tuning {
-    /// Units to lease ahead for a rate: its rate over the lease window, capped by the burst.
-    pub(crate) fn want_rate(&self, p: &GcraParams) -> u64 {
-        (self.lease_window_ns / p.interval())
-            .min(p.burst())
-            .min(self.max_lease_units)
+    /// Units of a rate that pass in one lease window (0 for slow limits).
+    fn window_units(&self, p: &GcraParams) -> u64 {
+        self.lease_window_ns / p.interval()
     }
 
-    /// Post-paid units allowed before the first sync: `local_share` of the burst.
-    pub(crate) fn cap_rate(&self, p: &GcraParams) -> u64 {
-        self.share_of(p.burst()).max(1)
+    /// Units to hold leased for a rate: one lease window's worth, at least 1, at most the
+    /// burst and `max_lease_units`.
+    pub(crate) fn lease_units_rate(&self, p: &GcraParams) -> u64 {
+        self.window_units(p)
+            .min(p.burst())
+            .min(self.max_lease_units)
+            .max(1)
+    }
+
+    /// Cold-start allowance of a rate: `local_share` of the burst, at most two lease
+    /// windows' worth, at least 1.
+    pub(crate) fn cold_rate(&self, p: &GcraParams) -> u64 {
+        self.share_of(p.burst())
+            .min(self.window_units(p).saturating_mul(2))
+            .max(1)
+    }
+
+    /// How long leased units of a rate stay usable: `lease_ttl`, or one emission interval for
+    /// limits slower than that, so a slow key keeps one unit ready between messages.
+    pub(crate) fn lease_ttl_rate(&self, p: &GcraParams) -> u64 {
+        self.lease_ttl_ns.max(p.interval())
+    }
+
+    /// Cold-start allowance of a quota.
+    fn cold_quota(&self, limit: u64, last_available: Option<u64>) -> u64 {
+        let known = last_available.unwrap_or(limit);
+        self.share_of(limit.min(known)).min(self.quota_allowance)
     }
 
     /// `local_share` of `n`, at least 1 unless `n` is 0.
@@ -120,7 +154,7 @@ impl Tuning {
     /// The local limit used while degraded: `local_share` of rate and burst.
     fn degraded_params(&self, p: &GcraParams) -> GcraParams {
         let interval = p.interval().saturating_mul(PPM) / self.share_ppm.max(1);
-        GcraParams::from_raw(interval, self.cap_rate(p))
+        GcraParams::from_raw(interval, self.share_of(p.burst()).max(1))
     }
 }
 
@@ -130,30 +164,39 @@ pub(crate) struct LeaseState {
     /// Prepaid units usable until `lease_expires`.
     tokens: u64,
     lease_expires: u64,
-    /// Post-paid units not yet reported to Redis.
+    /// Post-paid units not yet reported to Redis, and those being reported.
     debt: u64,
-    /// Units being reported by the sync in flight.
-    in_flight: u64,
-    /// Post-paid units still allowed before the next sync.
+    debt_in_flight: u64,
+    /// Expired prepaid units to give back, and those being given back.
+    returning: u64,
+    returning_in_flight: u64,
+    /// Cold-start units still allowed without a lease.
     allowance: u64,
-    /// Refuse until then (rates); `u64::MAX` for an exhausted quota period.
+    /// The key works on leases (it has synced since it last went cold).
+    warm: bool,
+    /// The sync in flight asks for units.
+    asking: bool,
+    /// Units a refused take needed beyond the lease size (oversize messages).
+    need: u64,
+    /// Refuse until then: the retry time of a rate, or one lease life for a quota.
     exhausted_until: u64,
     /// Local fallback state while degraded (GCRA TAT, or quota count).
     fallback: u64,
     /// Quota period the state belongs to, and the quota limit last seen.
     pub(crate) period: u32,
     pub(crate) limit: u64,
-    /// What Redis last said was still available, if it has answered.
+    /// What Redis last reported still available, if it has answered.
     last_available: Option<u64>,
     /// A sync is queued or in flight.
     queued: bool,
 }
 
-/// A request built for the driver: what to report and what to ask for.
+/// A request built for the driver: what to report, give back and ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SyncRequest {
     pub(crate) debt: u64,
     pub(crate) want: u64,
+    pub(crate) returned: u64,
 }
 
 /// Redis' answer for one key.
@@ -165,9 +208,9 @@ pub(crate) struct SyncReply {
 }
 
 impl LeaseState {
-    pub(crate) fn new(initial_allowance: u64) -> Self {
+    pub(crate) fn new(cold_allowance: u64) -> Self {
         LeaseState {
-            allowance: initial_allowance,
+            allowance: cold_allowance,
             ..LeaseState::default()
         }
     }
@@ -175,6 +218,35 @@ impl LeaseState {
     /// Marks the state queued; true if the caller must push it on the queue.
     fn mark_queued(&mut self) -> bool {
         !std::mem::replace(&mut self.queued, true)
+    }
+
+    /// At lease expiry: unused units go back and the key turns cold. True if a sync is due.
+    fn expire(&mut self, now: u64, cold: u64) -> bool {
+        if self.lease_expires == 0 || now < self.lease_expires {
+            return false;
+        }
+        self.lease_expires = 0;
+        let back = std::mem::take(&mut self.tokens);
+        self.returning = self.returning.saturating_add(back);
+        if self.warm && now >= self.exhausted_until {
+            self.warm = false;
+            self.allowance = cold;
+        }
+        back > 0
+    }
+
+    /// Shared tail of a take once leased units did not suffice.
+    fn take_unleased(&mut self, n: u64, due: bool, exhausted: bool) -> (Take, bool) {
+        if exhausted {
+            return (Take::Denied, due && self.mark_queued());
+        }
+        if !self.warm && self.allowance >= n {
+            self.allowance -= n;
+            self.debt = self.debt.saturating_add(n);
+            return (Take::Allowed, self.mark_queued());
+        }
+        self.need = self.need.max(n);
+        (Take::Denied, self.mark_queued())
     }
 
     /// Takes `n` units of a rate limit. The flag asks the caller to queue a sync.
@@ -186,14 +258,11 @@ impl LeaseState {
         now: u64,
         n: u64,
     ) -> (Take, bool) {
-        let want = t.want_rate(p);
-        if self.tokens > 0 && now >= self.lease_expires {
-            self.tokens = 0;
-        }
+        let due = self.expire(now, t.cold_rate(p)) && healthy;
         if self.tokens >= n {
             self.tokens -= n;
-            let low = want > 0 && self.tokens <= want / 2;
-            return (Take::Allowed, healthy && low && self.mark_queued());
+            let low = self.tokens <= t.lease_units_rate(p) / 2;
+            return (Take::Allowed, (due || low) && healthy && self.mark_queued());
         }
         if !healthy {
             if !t.fail_open {
@@ -207,15 +276,7 @@ impl LeaseState {
                 None => (Take::Denied, false),
             };
         }
-        if now < self.exhausted_until {
-            return (Take::Denied, false);
-        }
-        if self.allowance >= n {
-            self.allowance -= n;
-            self.debt = self.debt.saturating_add(n);
-            return (Take::Allowed, self.mark_queued());
-        }
-        (Take::Denied, self.mark_queued())
+        self.take_unleased(n, due, now < self.exhausted_until)
     }
 
     /// Takes `n` units of a quota of `limit` in `period`.
@@ -225,6 +286,7 @@ impl LeaseState {
         limit: u64,
         t: &Tuning,
         healthy: bool,
+        now: u64,
         n: u64,
     ) -> (Take, bool) {
         self.limit = limit;
@@ -235,9 +297,15 @@ impl LeaseState {
                 period,
                 limit,
                 queued,
-                allowance: t.share_of(limit).min(t.quota_allowance),
+                allowance: t.cold_quota(limit, None),
                 ..LeaseState::default()
             };
+        }
+        let due = self.expire(now, t.cold_quota(limit, self.last_available)) && healthy;
+        if self.tokens >= n {
+            self.tokens -= n;
+            let low = self.tokens <= t.quota_allowance / 2;
+            return (Take::Allowed, (due || low) && healthy && self.mark_queued());
         }
         if !healthy {
             if !t.fail_open {
@@ -248,24 +316,17 @@ impl LeaseState {
                 return (Take::Denied, false);
             }
             self.fallback = used;
+            // Counted in Redis once it is back: the quota is a fact of the day, not a rate.
             self.debt = self.debt.saturating_add(n);
             return (Take::Allowed, self.mark_queued());
         }
-        if self.exhausted_until == u64::MAX {
-            return (Take::Denied, false);
-        }
-        if self.allowance >= n {
-            self.allowance -= n;
-            self.debt = self.debt.saturating_add(n);
-            return (Take::Allowed, self.mark_queued());
-        }
-        (Take::Denied, self.mark_queued())
+        self.take_unleased(n, due, now < self.exhausted_until)
     }
 
     /// Gives back `n` units taken earlier (to the lease if it is still valid, else from the
     /// unreported debt).
     pub(crate) fn refund(&mut self, now: u64, n: u64) {
-        if self.tokens > 0 && now < self.lease_expires {
+        if self.lease_expires != 0 && now < self.lease_expires {
             self.tokens = self.tokens.saturating_add(n);
         } else if self.debt > 0 {
             let back = self.debt.min(n);
@@ -274,55 +335,71 @@ impl LeaseState {
         }
     }
 
-    /// Starts a sync: moves the debt in flight and says how many units to lease.
-    pub(crate) fn begin_sync(&mut self, want_size: u64, now: u64) -> SyncRequest {
+    /// Periodic sweep: expires a stale lease. True if a sync is due (units to give back).
+    pub(crate) fn sweep(&mut self, now: u64, cold: u64) -> bool {
+        self.expire(now, cold) && self.mark_queued()
+    }
+
+    /// Starts a sync: moves debt and returns in flight and says how many units to lease.
+    pub(crate) fn begin_sync(&mut self, lease_units: u64, now: u64) -> SyncRequest {
         let debt = std::mem::take(&mut self.debt);
-        self.in_flight = self.in_flight.saturating_add(debt);
+        self.debt_in_flight = self.debt_in_flight.saturating_add(debt);
+        let returned = std::mem::take(&mut self.returning);
+        self.returning_in_flight = self.returning_in_flight.saturating_add(returned);
         let held = if now < self.lease_expires {
             self.tokens
         } else {
             0
         };
+        // A cold key that was not used only gives back; anything else leases ahead.
+        let want = if self.warm || debt > 0 || self.need > 0 {
+            lease_units.max(self.need).saturating_sub(held)
+        } else {
+            0
+        };
+        self.asking = want > 0;
         SyncRequest {
             debt,
-            want: want_size.saturating_sub(held),
+            want,
+            returned,
         }
     }
 
-    /// Applies a reply. Returns true when more debt accrued meanwhile (queue again).
+    /// Applies a reply. Returns true when more is due meanwhile (queue again).
     pub(crate) fn finish_sync(
         &mut self,
         reply: SyncReply,
-        t: &Tuning,
-        cap: u64,
+        ttl: u64,
         now: u64,
         quota: bool,
     ) -> bool {
-        self.in_flight = 0;
+        self.debt_in_flight = 0;
+        self.returning_in_flight = 0;
+        self.need = 0;
         self.last_available = Some(reply.available);
         if reply.granted > 0 {
-            if now >= self.lease_expires {
-                self.tokens = 0;
-            }
             self.tokens = self.tokens.saturating_add(reply.granted);
-            self.lease_expires = now.saturating_add(t.lease_ttl_ns);
+            self.lease_expires = now.saturating_add(ttl).max(1);
         }
-        if reply.available == 0 && reply.granted == 0 {
-            if quota {
-                self.exhausted_until = u64::MAX;
-                self.allowance = 0;
+        if self.asking {
+            self.warm = true;
+            if reply.granted == 0 && reply.available == 0 {
+                // A quota may come back when other nodes give back unused leases: ask again
+                // after a lease's life.
+                let retry = if quota { ttl } else { reply.retry_after_ns };
+                self.exhausted_until = now.saturating_add(retry);
+                // Stay warm (asking Redis, never passing unconfirmed) until the key is due
+                // again and then idle for a lease's life.
+                self.lease_expires = self
+                    .exhausted_until
+                    .max(now.saturating_add(ttl))
+                    .max(self.lease_expires);
             } else {
-                self.exhausted_until = now.saturating_add(reply.retry_after_ns);
-                // One unit is due at the retry time; take it without waiting for a reply.
-                self.allowance = 1;
-            }
-        } else {
-            if !quota {
                 self.exhausted_until = 0;
             }
-            self.allowance = t.share_of(reply.available).min(cap);
         }
-        if self.debt > 0 {
+        self.asking = false;
+        if self.debt > 0 || self.returning > 0 {
             true
         } else {
             self.queued = false;
@@ -330,32 +407,42 @@ impl LeaseState {
         }
     }
 
-    /// A sync failed: keep the debt for the next attempt (the caller keeps it queued).
+    /// A sync failed: keep what was to be reported for the next attempt (the caller keeps it
+    /// queued).
     pub(crate) fn fail_sync(&mut self) {
         self.debt = self
             .debt
-            .saturating_add(std::mem::take(&mut self.in_flight));
+            .saturating_add(std::mem::take(&mut self.debt_in_flight));
+        self.returning = self
+            .returning
+            .saturating_add(std::mem::take(&mut self.returning_in_flight));
+        self.asking = false;
     }
 
-    /// Whether forgetting this state loses nothing but the cold-start allowance.
+    /// Whether forgetting this state loses nothing but what a cold start re-learns.
     pub(crate) fn is_idle(&self, now: u64) -> bool {
         !self.queued
             && self.debt == 0
-            && self.in_flight == 0
-            && (self.tokens == 0 || now >= self.lease_expires)
+            && self.debt_in_flight == 0
+            && self.returning == 0
+            && self.returning_in_flight == 0
+            && self.tokens == 0
             && self.fallback <= now
             && self.exhausted_until <= now
     }
 
-    /// Quota units used in the current period: the fleet-wide count at the last sync plus what
-    /// this node counted since.
+    /// Quota units used in the current period as Redis counts them at the last sync (less
+    /// this node's unused lease), plus what this node counted since.
     pub(crate) fn used(&self) -> u64 {
-        let confirmed = self
-            .last_available
-            .map_or(0, |a| self.limit.saturating_sub(a));
+        let confirmed = self.last_available.map_or(0, |a| {
+            self.limit
+                .saturating_sub(a)
+                .saturating_sub(self.tokens)
+                .saturating_sub(self.returning)
+        });
         confirmed
             .saturating_add(self.debt)
-            .saturating_add(self.in_flight)
+            .saturating_add(self.debt_in_flight)
     }
 
     /// Units leased and unused.
@@ -480,81 +567,128 @@ mod tests {
         }
     }
 
+    fn reply(granted: u64, available: u64, retry_ms: u64) -> SyncReply {
+        SyncReply {
+            granted,
+            available,
+            retry_after_ns: retry_ms * MS,
+        }
+    }
+
     #[test]
     fn cold_key_uses_allowance_then_lease() {
         let t = tuning();
         let p = GcraParams::per_second(1000.0, 100).unwrap();
-        assert_eq!(t.want_rate(&p), 10);
-        assert_eq!(t.cap_rate(&p), 50);
-        let mut s = LeaseState::new(t.cap_rate(&p));
+        assert_eq!(t.lease_units_rate(&p), 10);
+        assert_eq!(
+            t.cold_rate(&p),
+            20,
+            "two lease windows, under half the burst"
+        );
+        let mut s = LeaseState::new(t.cold_rate(&p));
         let now = 1000 * MS;
-        // Cold: post-paid allowance, the first take queues a sync.
+        // Cold: post-paid allowance; the first take queues a sync.
         assert_eq!(s.take_rate(&p, &t, true, now, 1), (Take::Allowed, true));
         assert_eq!(s.take_rate(&p, &t, true, now, 1), (Take::Allowed, false));
-        let req = s.begin_sync(t.want_rate(&p), now);
-        assert_eq!(req, SyncRequest { debt: 2, want: 10 });
-        let reply = SyncReply {
-            granted: 10,
-            available: 88,
-            retry_after_ns: 0,
-        };
-        assert!(!s.finish_sync(reply, &t, t.cap_rate(&p), now, false));
-        // Ten prepaid units; the take that leaves half of them queues a top-up.
+        let req = s.begin_sync(t.lease_units_rate(&p), now);
+        assert_eq!(
+            req,
+            SyncRequest {
+                debt: 2,
+                want: 10,
+                returned: 0
+            }
+        );
+        assert!(!s.finish_sync(reply(10, 88, 0), t.lease_ttl_rate(&p), now, false));
+        // Warm now: ten prepaid units; the take that leaves half of them queues a top-up.
         for i in 0..10 {
             let (take, queue) = s.take_rate(&p, &t, true, now, 1);
             assert_eq!(take, Take::Allowed);
             assert_eq!(queue, i == 4, "take {i}");
         }
-        assert_eq!(s.tokens(now), 0);
+        // No allowance once warm: the eleventh waits for the top-up.
+        assert_eq!(s.take_rate(&p, &t, true, now, 1).0, Take::Denied);
     }
 
     #[test]
-    fn leased_units_expire() {
+    fn expired_lease_is_given_back_and_key_turns_cold() {
         let t = tuning();
         let p = GcraParams::per_second(1000.0, 100).unwrap();
-        let mut s = LeaseState::new(0);
+        let mut s = LeaseState::new(t.cold_rate(&p));
+        assert_eq!(s.take_rate(&p, &t, true, 0, 1).0, Take::Allowed);
         let _ = s.begin_sync(10, 0);
-        let reply = SyncReply {
-            granted: 10,
-            available: 0,
-            retry_after_ns: 0,
-        };
-        s.finish_sync(reply, &t, 50, 0, false);
+        s.finish_sync(reply(10, 80, 0), t.lease_ttl_rate(&p), 0, false);
         assert_eq!(s.tokens(999 * MS), 10);
-        assert_eq!(s.tokens(1000 * MS), 0);
+        assert!(!s.is_idle(999 * MS));
+        // Expiry found by the sweep: units go back, nothing is leased ahead for an idle key.
+        assert!(s.sweep(1000 * MS, t.cold_rate(&p)));
+        let req = s.begin_sync(10, 1000 * MS);
+        assert_eq!(
+            req,
+            SyncRequest {
+                debt: 0,
+                want: 0,
+                returned: 10
+            }
+        );
+        s.finish_sync(reply(0, 100, 0), t.lease_ttl_rate(&p), 1000 * MS, false);
         assert!(s.is_idle(1000 * MS));
-        // With no allowance left and the lease gone, the key waits for Redis.
-        assert_eq!(s.take_rate(&p, &t, true, 1000 * MS, 1).0, Take::Denied);
+        // Cold again: the next message passes on the allowance.
+        assert_eq!(
+            s.take_rate(&p, &t, true, 2000 * MS, 1),
+            (Take::Allowed, true)
+        );
     }
 
     #[test]
     fn exhausted_key_refuses_until_retry() {
         let t = tuning();
         let p = GcraParams::per_second(10.0, 1).unwrap();
-        let mut s = LeaseState::new(1);
+        let mut s = LeaseState::new(t.cold_rate(&p));
         let now = 5000 * MS;
         assert_eq!(s.take_rate(&p, &t, true, now, 1).0, Take::Allowed);
-        let _ = s.begin_sync(t.want_rate(&p), now);
-        let reply = SyncReply {
-            granted: 0,
-            available: 0,
-            retry_after_ns: 100 * MS,
-        };
-        s.finish_sync(reply, &t, 1, now, false);
-        assert_eq!(s.take_rate(&p, &t, true, now + 50 * MS, 1).0, Take::Denied);
-        // At the retry time one unit passes without waiting for another reply.
+        let req = s.begin_sync(t.lease_units_rate(&p), now);
+        assert_eq!(req.want, 1);
+        s.finish_sync(reply(0, 0, 100), t.lease_ttl_rate(&p), now, false);
         assert_eq!(
-            s.take_rate(&p, &t, true, now + 100 * MS, 1).0,
+            s.take_rate(&p, &t, true, now + 50 * MS, 1),
+            (Take::Denied, false)
+        );
+        // After the retry time the key asks Redis again instead of passing unconfirmed.
+        assert_eq!(
+            s.take_rate(&p, &t, true, now + 100 * MS, 1),
+            (Take::Denied, true)
+        );
+        let _ = s.begin_sync(1, now + 100 * MS);
+        s.finish_sync(
+            reply(1, 0, 100),
+            t.lease_ttl_rate(&p),
+            now + 100 * MS,
+            false,
+        );
+        assert_eq!(
+            s.take_rate(&p, &t, true, now + 101 * MS, 1).0,
             Take::Allowed
         );
-        assert_eq!(s.take_rate(&p, &t, true, now + 100 * MS, 1).0, Take::Denied);
+    }
+
+    #[test]
+    fn oversize_take_asks_for_what_it_needs() {
+        let t = tuning();
+        let p = GcraParams::per_second(100.0, 10).unwrap();
+        let mut s = LeaseState::new(t.cold_rate(&p));
+        let _ = s.take_rate(&p, &t, true, 0, 1);
+        let _ = s.begin_sync(t.lease_units_rate(&p), 0);
+        s.finish_sync(reply(1, 8, 0), t.lease_ttl_rate(&p), 0, false);
+        assert_eq!(s.take_rate(&p, &t, true, 0, 6).0, Take::Denied);
+        assert_eq!(s.begin_sync(t.lease_units_rate(&p), 0).want, 5);
     }
 
     #[test]
     fn degraded_rate_uses_local_share_and_fail_closed_refuses() {
         let mut t = tuning();
         let p = GcraParams::per_second(100.0, 10).unwrap();
-        let mut s = LeaseState::new(5);
+        let mut s = LeaseState::new(t.cold_rate(&p));
         let now = 10_000 * MS;
         let passed = (0..100)
             .filter(|_| s.take_rate(&p, &t, false, now, 1).0 == Take::Allowed)
@@ -571,34 +705,39 @@ mod tests {
     }
 
     #[test]
-    fn quota_is_post_paid_and_resets_per_period() {
+    fn quota_leases_and_resets_per_period() {
         let t = tuning();
         let mut s = LeaseState::new(0);
-        // 10 per day, share 0.5: 5 before the first sync.
+        // 10 per day, share 0.5: 5 pass cold, before the first sync.
         let passed = (0..10)
-            .filter(|_| s.take_quota(7, 10, &t, true, 1).0 == Take::Allowed)
+            .filter(|_| s.take_quota(7, 10, &t, true, 0, 1).0 == Take::Allowed)
             .count();
         assert_eq!(passed, 5);
-        let req = s.begin_sync(0, 0);
-        assert_eq!(req.debt, 5);
-        let reply = SyncReply {
-            granted: 0,
-            available: 0,
-            retry_after_ns: 0,
-        };
-        s.finish_sync(reply, &t, 1000, 0, true);
+        let req = s.begin_sync(t.quota_allowance, 0);
+        assert_eq!((req.debt, req.want), (5, 1000));
+        // Redis had 5 left and grants them all to this node.
+        s.finish_sync(reply(5, 0, 0), t.lease_ttl_ns, 0, true);
+        assert_eq!(s.used(), 5);
+        assert_eq!(
+            (0..10)
+                .filter(|_| s.take_quota(7, 10, &t, true, 0, 1).0 == Take::Allowed)
+                .count(),
+            5
+        );
+        let _ = s.begin_sync(t.quota_allowance, 0);
+        s.finish_sync(reply(0, 0, 0), t.lease_ttl_ns, 0, true);
+        assert_eq!(s.take_quota(7, 10, &t, true, 0, 1), (Take::Denied, false));
         assert_eq!(s.used(), 10);
-        assert_eq!(s.take_quota(7, 10, &t, true, 1).0, Take::Denied);
-        // Next day: allowance again.
-        assert_eq!(s.take_quota(8, 10, &t, true, 1).0, Take::Allowed);
+        // Next day: a fresh allowance.
+        assert_eq!(s.take_quota(8, 10, &t, true, 0, 1).0, Take::Allowed);
     }
 
     #[test]
-    fn failed_sync_keeps_debt() {
+    fn failed_sync_keeps_debt_and_returns() {
         let t = tuning();
         let mut s = LeaseState::new(0);
         for _ in 0..3 {
-            let _ = s.take_quota(1, 100, &t, true, 1);
+            let _ = s.take_quota(1, 100, &t, true, 0, 1);
         }
         let req = s.begin_sync(0, 0);
         assert_eq!(req.debt, 3);

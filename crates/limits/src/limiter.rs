@@ -103,6 +103,11 @@ impl Registry {
         id
     }
 
+    /// Parameters of every keyed limit, by id.
+    pub(crate) fn params(&self) -> Vec<GcraParams> {
+        self.info.iter().map(|(_, p)| *p).collect()
+    }
+
     /// Redis scope and parameters of a keyed limit.
     pub(crate) fn get(&self, id: u32) -> Option<&(String, GcraParams)> {
         self.info.get(usize::try_from(id).ok()?)
@@ -604,7 +609,7 @@ impl Limiter {
             let day = day_index(req.wall_clock, g.plan.quota_offset_secs);
             let month = self.shared.month_of(day);
             for q in quota_steps(&acct, day, month, parts) {
-                let outcome = self.take_quota(q.slot, q.period, q.plan.limit, q.units);
+                let outcome = self.take_quota(q.slot, q.period, q.plan.limit, now, q.units);
                 step!(
                     outcome,
                     Receipt::Quota(q.slot, q.period, q.units),
@@ -853,13 +858,37 @@ impl Limiter {
         }
     }
 
-    /// Drops keyed state that is idle at `now` (its limit would start fresh anyway). Call it
-    /// periodically, e.g. every few seconds; returns how many keys were dropped.
+    /// Drops keyed state that is idle at `now` (its limit would start fresh anyway) and, with
+    /// Redis, gives back leased units that expired unused. Call it periodically, e.g. every
+    /// second; returns how many keys were dropped.
     pub fn evict_idle(&self, now: Nanos) -> usize {
         let t = now.as_nanos();
-        match &self.shared.keyed {
-            Keyed::Local(table) => table.evict(|tat| *tat <= t),
-            Keyed::Remote(table) => table.evict(|s| s.is_idle(t)),
+        match (&self.shared.keyed, &self.shared.remote) {
+            (Keyed::Remote(table), Some(remote)) => {
+                let params = self.shared.registry.lock().params();
+                let mut due = Vec::new();
+                let dropped = table.evict(|key, s| {
+                    let cold = usize::try_from(key.limit)
+                        .ok()
+                        .and_then(|i| params.get(i))
+                        .map_or(1, |p| remote.tuning.cold_rate(p));
+                    if s.sweep(t, cold) {
+                        due.push(Pending::Keyed(*key));
+                    }
+                    s.is_idle(t)
+                });
+                for cell in self.shared.remote_cells() {
+                    if cell.sweep(&remote.tuning, t) {
+                        due.push(Pending::Cell(cell));
+                    }
+                }
+                for p in due {
+                    remote.push(p);
+                }
+                dropped
+            }
+            (Keyed::Local(table), _) => table.evict(|_, tat| *tat <= t),
+            (Keyed::Remote(_), None) => 0,
         }
     }
 
@@ -943,7 +972,7 @@ impl Limiter {
                 let t = &remote.tuning;
                 let access = table.with_entry(
                     key,
-                    || LeaseState::new(t.cap_rate(params)),
+                    || LeaseState::new(t.cold_rate(params)),
                     |s| s.is_idle(now),
                     |s| s.take_rate(params, t, healthy, now, n),
                 );
@@ -968,7 +997,7 @@ impl Limiter {
     }
 
     #[inline]
-    fn take_quota(&self, slot: &QuotaSlot, period: u32, limit: u64, n: u64) -> Outcome {
+    fn take_quota(&self, slot: &QuotaSlot, period: u32, limit: u64, now: u64, n: u64) -> Outcome {
         match slot {
             QuotaSlot::Local(c) => {
                 if c.try_take(period, n, limit) {
@@ -985,7 +1014,7 @@ impl Limiter {
                 let (take, queue) =
                     rc.state
                         .lock()
-                        .take_quota(period, limit, &remote.tuning, healthy, n);
+                        .take_quota(period, limit, &remote.tuning, healthy, now, n);
                 if queue {
                     remote.push(Pending::Cell(rc.clone()));
                 }
@@ -1201,6 +1230,34 @@ impl Shared {
                 .filter(|a| a.plan.binds.is_some())
                 .map(|a| a.core.clone()),
         );
+        out
+    }
+
+    /// Every fleet-wide cell of the current configuration and of all account cores.
+    fn remote_cells(&self) -> Vec<Arc<RemoteCell>> {
+        let g = self.generation.load();
+        let mut out = Vec::new();
+        let mut rate_cells = |a: &AccountRuntime| {
+            for cell in [&a.rate, &a.parts_rate].into_iter().flatten() {
+                if let RateCell::Remote(rc) = &*cell.1 {
+                    out.push(rc.clone());
+                }
+            }
+        };
+        g.accounts.values().for_each(|a| rate_cells(a));
+        g.unlisted.map.read().values().for_each(|a| rate_cells(a));
+        for p in &g.prefixes {
+            if let RateCell::Remote(rc) = &*p.cell {
+                out.push(rc.clone());
+            }
+        }
+        for core in self.cores.lock().values() {
+            for slot in &core.quotas {
+                if let QuotaSlot::Remote(rc) = slot {
+                    out.push(rc.clone());
+                }
+            }
+        }
         out
     }
 

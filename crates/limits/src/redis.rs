@@ -60,9 +60,11 @@ enum Stop {
 struct Item {
     pending: Pending,
     key: String,
-    args: [String; 4],
+    args: [String; 5],
     request: SyncRequest,
     quota: bool,
+    /// Life of the units this sync leases.
+    ttl: u64,
 }
 
 impl Limiter {
@@ -265,65 +267,66 @@ impl RedisDriver {
         }
     }
 
-    /// Builds the Redis call for one queued key (None if there is nothing to do).
+    /// Builds the Redis call for one queued key (None if the key is gone).
     fn prepare(&self, pending: Pending, now: Nanos, wall: UnixTime) -> Option<Item> {
         let prefix = &self.config.key_prefix;
+        let tuning = &self.remote.tuning;
         let t = now.as_nanos();
         match &pending {
-            Pending::Cell(cell) => {
-                let mut state = cell.state.lock();
-                match cell.kind {
-                    CellKind::Rate(params) => {
-                        let request = state.begin_sync(self.remote.tuning.want_rate(&params), t);
-                        let args = gcra_args(params.interval(), params.burst(), request);
-                        let key = format!("{prefix}:{}", cell.key);
-                        drop(state);
-                        Some(Item {
-                            pending,
-                            key,
-                            args,
-                            request,
-                            quota: false,
-                        })
-                    }
-                    CellKind::Quota { daily } => {
-                        let period = state.period;
-                        let limit = state.limit;
-                        let request = state.begin_sync(0, t);
-                        drop(state);
-                        let offset = self.shared.quota_offset_secs();
-                        let end = if daily {
-                            day_end(period, offset)
-                        } else {
-                            month_end(period, offset)
-                        };
-                        let ttl = end
-                            .as_secs()
-                            .saturating_sub(wall.as_secs())
-                            .saturating_add(QUOTA_KEY_GRACE_SECS)
-                            .max(60);
-                        Some(Item {
-                            key: format!("{prefix}:{}:{period}", cell.key),
-                            args: [
-                                limit.to_string(),
-                                request.debt.to_string(),
-                                request.want.to_string(),
-                                ttl.to_string(),
-                            ],
-                            pending,
-                            request,
-                            quota: true,
-                        })
-                    }
+            Pending::Cell(cell) => match cell.kind {
+                CellKind::Rate(params) => {
+                    let request = cell
+                        .state
+                        .lock()
+                        .begin_sync(tuning.lease_units_rate(&params), t);
+                    Some(Item {
+                        key: format!("{prefix}:{}", cell.key),
+                        args: gcra_args(params.interval(), params.burst(), request),
+                        pending: pending.clone(),
+                        request,
+                        quota: false,
+                        ttl: tuning.lease_ttl_rate(&params),
+                    })
                 }
-            }
+                CellKind::Quota { daily } => {
+                    let mut state = cell.state.lock();
+                    let (period, limit) = (state.period, state.limit);
+                    let request = state.begin_sync(tuning.quota_allowance, t);
+                    drop(state);
+                    let offset = self.shared.quota_offset_secs();
+                    let end = if daily {
+                        day_end(period, offset)
+                    } else {
+                        month_end(period, offset)
+                    };
+                    let ttl_secs = end
+                        .as_secs()
+                        .saturating_sub(wall.as_secs())
+                        .saturating_add(QUOTA_KEY_GRACE_SECS)
+                        .max(60);
+                    Some(Item {
+                        key: format!("{prefix}:{}:{period}", cell.key),
+                        args: [
+                            limit.to_string(),
+                            request.debt.to_string(),
+                            request.want.to_string(),
+                            request.returned.to_string(),
+                            ttl_secs.to_string(),
+                        ],
+                        pending: pending.clone(),
+                        request,
+                        quota: true,
+                        ttl: tuning.lease_ttl_ns,
+                    })
+                }
+            },
             Pending::Keyed(key) => {
                 let (scope, params) = self.shared.registry.lock().get(key.limit).cloned()?;
                 let Keyed::Remote(table) = &self.shared.keyed else {
                     return None;
                 };
-                let want = self.remote.tuning.want_rate(&params);
-                let request = table.with_existing(*key, |s| s.begin_sync(want, t))?;
+                let units = tuning.lease_units_rate(&params);
+                let request = table.with_existing(*key, |s| s.begin_sync(units, t))?;
                 let addr = AddressKey::from_raw(key.key);
                 Some(Item {
                     key: format!("{prefix}:{scope}:{addr}"),
@@ -331,6 +334,7 @@ impl RedisDriver {
                     pending,
                     request,
                     quota: false,
+                    ttl: tuning.lease_ttl_rate(&params),
                 })
             }
         }
@@ -347,6 +351,12 @@ impl RedisDriver {
             return Ok(());
         }
         let mut call = script.prepare_invoke();
+        if items.first().is_some_and(|i| i.quota) {
+            // ok: share_ppm <= 1e6, exact in f64.
+            #[allow(clippy::cast_precision_loss)]
+            let share = self.remote.tuning.share_ppm as f64 / 1e6;
+            call.arg(format!("{share}"));
+        }
         for item in items {
             call.key(&item.key);
             for arg in &item.args {
@@ -367,7 +377,6 @@ impl RedisDriver {
             return Err("script_error");
         }
         let now = Nanos::now().as_nanos();
-        let tuning = &self.remote.tuning;
         let counters = &self.remote.counters;
         counters.syncs.fetch_add(1, Ordering::Relaxed);
         for (item, &(granted, available, retry_us)) in items.iter().zip(&replies) {
@@ -382,19 +391,7 @@ impl RedisDriver {
             };
             let requeue = self
                 .with_state(&item.pending, |s| {
-                    let cap = match &item.pending {
-                        Pending::Cell(c) => match c.kind {
-                            CellKind::Rate(p) => tuning.cap_rate(&p),
-                            CellKind::Quota { .. } => tuning.quota_allowance,
-                        },
-                        Pending::Keyed(k) => self
-                            .shared
-                            .registry
-                            .lock()
-                            .get(k.limit)
-                            .map_or(1, |(_, p)| tuning.cap_rate(p)),
-                    };
-                    s.finish_sync(reply, tuning, cap, now, item.quota)
+                    s.finish_sync(reply, item.ttl, now, item.quota)
                 })
                 .unwrap_or(false);
             if requeue {
@@ -452,7 +449,7 @@ impl RedisDriver {
     }
 }
 
-fn gcra_args(interval_ns: u64, burst: u64, request: SyncRequest) -> [String; 4] {
+fn gcra_args(interval_ns: u64, burst: u64, request: SyncRequest) -> [String; 5] {
     // ok: intervals are at most ~1.8e19 ns; sub-microsecond precision is kept as a fraction.
     #[allow(clippy::cast_precision_loss)]
     let interval_us = interval_ns as f64 / 1000.0;
@@ -461,6 +458,7 @@ fn gcra_args(interval_ns: u64, burst: u64, request: SyncRequest) -> [String; 4] 
         burst.to_string(),
         request.debt.to_string(),
         request.want.to_string(),
+        request.returned.to_string(),
     ]
 }
 

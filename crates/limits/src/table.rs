@@ -99,12 +99,12 @@ impl<V> ShardedTable<V> {
 
     /// Removes entries for which `idle` holds; returns how many. Shrinks shards that became
     /// mostly empty so memory follows the live key count.
-    pub(crate) fn evict(&self, idle: impl Fn(&V) -> bool) -> usize {
+    pub(crate) fn evict(&self, mut idle: impl FnMut(&TableKey, &mut V) -> bool) -> usize {
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut map = shard.map.lock();
             let before = map.len();
-            map.retain(|_, v| !idle(v));
+            map.retain(|k, v| !idle(k, v));
             removed += before - map.len();
             if map.capacity() > 64 && map.len() < map.capacity() / 4 {
                 map.shrink_to_fit();
@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(t.len(), 100);
         assert_eq!(t.with_existing(k(1, 7), |v| *v), Some(7));
         assert_eq!(t.with_existing(k(2, 7), |v| *v), None);
-        assert_eq!(t.evict(|v| *v < 50), 50);
+        assert_eq!(t.evict(|_, v| *v < 50), 50);
         assert_eq!(t.len(), 50);
         assert!(t.heap_bytes() > 0);
     }
