@@ -335,6 +335,9 @@ fn decode_text(
 ) {
     match coding {
         Coding::Gsm7 { packed: false } => {
+            if tables == gsm7::Tables::DEFAULT && gsm7::decode_ascii_septets(user_data, out) {
+                return;
+            }
             out.reserve(user_data.len());
             gsm7::decode_septets(user_data, tables, out, warnings, &[], &mut Vec::new());
         }
@@ -386,6 +389,36 @@ pub(crate) fn decode_utf16be(
     marks: &mut Vec<usize>,
 ) {
     out.reserve(data.len() / 2 * 3);
+    if boundaries.is_empty() {
+        let mut lone = false;
+        let mut rest = data;
+        while let &[hi, lo, ref tail @ ..] = rest {
+            rest = tail;
+            let u = u16::from_be_bytes([hi, lo]);
+            let c = match (u, rest) {
+                (0xD800..=0xDBFF, &[h2, l2, ref tail2 @ ..]) if (0xDC..=0xDF).contains(&h2) => {
+                    rest = tail2;
+                    let low = u16::from_be_bytes([h2, l2]);
+                    char::from_u32(
+                        0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(low) - 0xDC00),
+                    )
+                }
+                _ => char::from_u32(u32::from(u)),
+            };
+            out.push(c.unwrap_or_else(|| {
+                lone = true;
+                char::REPLACEMENT_CHARACTER
+            }));
+        }
+        if lone {
+            warnings.push(DecodeWarning::LoneSurrogate);
+        }
+        if data.len() % 2 == 1 {
+            out.push(char::REPLACEMENT_CHARACTER);
+            warnings.push(DecodeWarning::OddUcs2Length);
+        }
+        return;
+    }
     let unit = |k: usize| -> Option<u16> {
         let hi = *data.get(2 * k)?;
         let lo = *data.get(2 * k + 1)?;

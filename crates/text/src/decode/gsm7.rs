@@ -62,6 +62,54 @@ impl Tables {
     }
 }
 
+/// For each septet of the default table that stands for an ASCII character (other than
+/// the escape), that character; 0 for the others.
+static DEFAULT_ASCII: [u8; 128] = default_ascii();
+
+#[allow(clippy::indexing_slicing)] // ok: `i` runs below 128, the length of both tables
+const fn default_ascii() -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let cp = LOCKING[0][i];
+        if cp < 0x80 && i != ESC as usize {
+            t[i] = cp as u8;
+        }
+        i += 1;
+    }
+    t
+}
+
+/// Decodes unpacked septets of the default table that all stand for ASCII characters in
+/// one pass; `false` (with `out` unchanged) when any does not.
+pub(crate) fn decode_ascii_septets(septets: &[u8], out: &mut String) -> bool {
+    let mut ascii = true;
+    let mapped = septets.iter().map(|&s| {
+        let a = DEFAULT_ASCII.get(usize::from(s)).copied().unwrap_or(0);
+        ascii &= a != 0;
+        a
+    });
+    let mut bytes = std::mem::take(out).into_bytes();
+    let start = bytes.len();
+    bytes.extend(mapped);
+    if !ascii {
+        bytes.truncate(start);
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => {
+            *out = s;
+            ascii
+        }
+        Err(e) => {
+            // Unreachable: only ASCII bytes were added to valid UTF-8.
+            let mut bytes = e.into_bytes();
+            bytes.truncate(start);
+            *out = String::from_utf8(bytes).unwrap_or_default();
+            false
+        }
+    }
+}
+
 /// Decodes septets (one per octet) into `out`.
 ///
 /// `boundaries` lists septet indices where a new part starts; for each, the offset in

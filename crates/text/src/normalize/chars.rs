@@ -128,7 +128,60 @@ pub(super) fn is_token_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
-    c.is_alphanumeric() && !is_han(c) && !is_hangul_jamo(c)
+    !is_han(c) && !is_hangul_jamo(c) && c.is_alphanumeric()
+}
+
+/// Whether `c` belongs to a word for separator collapsing: a token character or Han.
+pub(super) fn is_word_char(c: char) -> bool {
+    is_token_char(c) || is_han(c)
+}
+
+/// Punctuation that normally sits between Han characters in running text (after NFKC,
+/// fullwidth `，！？；：（）` are their ASCII forms): gaps holding one are text, not padding.
+pub(super) fn is_sentence_punct(c: char) -> bool {
+    matches!(
+        c,
+        ',' | '!'
+            | '?'
+            | ';'
+            | ':'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '<'
+            | '>'
+            | '"'
+            | '\''
+            | '\n'
+            | '\r'
+            | '、'
+            | '。'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '《'
+            | '》'
+            | '〈'
+            | '〉'
+            | '【'
+            | '】'
+            | '〔'
+            | '〕'
+            | '〖'
+            | '〗'
+            | '“'
+            | '”'
+            | '‘'
+            | '’'
+            | '…'
+            | '‧'
+            | '·'
+            | '—'
+    )
 }
 
 /// Whether `c` may sit between letters as an inserted separator: anything that is not a
@@ -137,7 +190,8 @@ pub(super) fn is_separator(c: char) -> bool {
     if c.is_ascii() {
         return !c.is_ascii_alphanumeric();
     }
-    !(c.is_alphanumeric()
+    !(is_han(c)
+        || c.is_alphanumeric()
         || unicode_normalization::char::is_combining_mark(c)
         || is_hangul_jamo(c)
         || c == char::REPLACEMENT_CHARACTER
@@ -179,17 +233,30 @@ pub(super) fn is_confusable_script(c: char) -> bool {
 }
 
 /// Top-level domains that turn `name dot com` or `name . com` into a host name.
+const TLDS: [&[u8]; 60] = [
+    b"com", b"net", b"org", b"info", b"biz", b"xyz", b"top", b"cn", b"hk", b"tw", b"mo", b"io",
+    b"co", b"me", b"cc", b"ly", b"tk", b"ml", b"ga", b"cf", b"gq", b"vip", b"club", b"shop",
+    b"site", b"online", b"app", b"link", b"live", b"pro", b"icu", b"cyou", b"buzz", b"uk", b"us",
+    b"ru", b"in", b"sg", b"my", b"to", b"gl", b"gd", b"ws", b"be", b"la", b"ai", b"sh", b"so",
+    b"de", b"fr", b"jp", b"kr", b"au", b"ca", b"edu", b"gov", b"mobi", b"asia", b"work", b"tv",
+];
+
+/// Whether `label` (ASCII, any case) is a well-known top-level domain.
+pub(super) fn is_tld_bytes(label: &[u8]) -> bool {
+    label.len() <= 6 && TLDS.iter().any(|t| t.eq_ignore_ascii_case(label))
+}
+
+/// [`is_tld_bytes`] for a label held as characters.
 pub(super) fn is_tld(label: &[char]) -> bool {
-    const TLDS: [&str; 60] = [
-        "com", "net", "org", "info", "biz", "xyz", "top", "cn", "hk", "tw", "mo", "io", "co", "me",
-        "cc", "ly", "tk", "ml", "ga", "cf", "gq", "vip", "club", "shop", "site", "online", "app",
-        "link", "live", "pro", "icu", "cyou", "buzz", "uk", "us", "ru", "in", "sg", "my", "to",
-        "gl", "gd", "ws", "be", "la", "ai", "sh", "so", "de", "fr", "jp", "kr", "au", "ca", "edu",
-        "gov", "mobi", "asia", "work", "tv",
-    ];
-    if label.is_empty() || label.len() > 6 {
+    let mut buf = [0u8; 6];
+    if label.is_empty() || label.len() > buf.len() {
         return false;
     }
-    TLDS.iter()
-        .any(|t| t.len() == label.len() && t.chars().zip(label).all(|(a, &b)| a == b))
+    for (slot, &c) in buf.iter_mut().zip(label) {
+        if !c.is_ascii() {
+            return false;
+        }
+        *slot = c as u8;
+    }
+    is_tld_bytes(buf.get(..label.len()).unwrap_or(&[]))
 }

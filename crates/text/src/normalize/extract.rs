@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::chars::is_tld;
+use super::chars::is_tld_bytes;
 use super::{Extracted, MatchText, NormalizeOptions};
 
 /// Fills `out.urls` and `out.phones` from `out.text`.
@@ -14,28 +14,40 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
     let mut urls = std::mem::take(&mut out.urls);
     let mut phones = std::mem::take(&mut out.phones);
     let text = out.text.as_bytes();
+    // Every URL form this finds holds a dot: look around each dot only.
     if o.extract_urls {
-        let mut i = 0;
-        while i < text.len() {
-            match url_at(text, i) {
-                Some(end) => {
-                    let value = out
-                        .text
-                        .get(i..end)
-                        .map(str::to_ascii_lowercase)
-                        .unwrap_or_default();
-                    urls.push(Extracted {
-                        value,
-                        range: out.original_range(i..end),
-                        match_range: i..end,
-                    });
-                    i = end;
-                }
-                None => i += 1,
+        let mut floor = 0;
+        let mut search = 0;
+        while let Some(dot) = text
+            .get(search..)
+            .and_then(|t| t.iter().position(|&b| b == b'.'))
+            .map(|p| p + search)
+        {
+            search = dot + 1;
+            let mut start = dot;
+            while start > floor && text.get(start - 1).is_some_and(|&b| is_url_byte(b)) {
+                start -= 1;
             }
+            let Some((at, end)) = (start..dot)
+                .find_map(|p| url_at(text, p).filter(|&end| end > dot).map(|end| (p, end)))
+            else {
+                continue;
+            };
+            let value = out
+                .text
+                .get(at..end)
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            urls.push(Extracted {
+                value,
+                range: out.original_range(at..end),
+                match_range: at..end,
+            });
+            floor = end;
+            search = search.max(end);
         }
     }
-    if o.extract_phones {
+    if o.extract_phones && text.iter().filter(|b| b.is_ascii_digit()).count() >= 7 {
         let mut i = 0;
         while i < text.len() {
             let inside_url = urls.iter().any(|u| u.match_range.contains(&i));
@@ -132,12 +144,8 @@ fn bare_host(text: &[u8], i: usize) -> Option<usize> {
     if !label.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
-    let chars: Vec<char> = label
-        .iter()
-        .map(|b| char::from(b.to_ascii_lowercase()))
-        .collect();
     let path = text.get(e) == Some(&b'/');
-    (is_tld(&chars) || (path && (2..=6).contains(&label.len()))).then_some(e)
+    (is_tld_bytes(label) || (path && (2..=6).contains(&label.len()))).then_some(e)
 }
 
 /// Drops trailing punctuation that ends a sentence rather than the URL.

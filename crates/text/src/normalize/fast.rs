@@ -8,37 +8,84 @@
 use unicode_normalization::{IsNormalized, is_nfkc_quick};
 
 use super::chars::{
-    cn_numeral, is_confusable_script, is_han, is_hangul_jamo, is_invisible, is_separator, is_tld,
-    is_token_char, t2s,
+    cn_numeral, is_confusable_script, is_han, is_hangul_jamo, is_invisible, is_sentence_punct,
+    is_separator, is_tld, is_tld_bytes, is_token_char, t2s,
 };
 use super::{MatchText, NormalizeOptions, offset};
 
 /// Normalizes `input` into `out`; `false` when the general path must run instead.
 pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
+    if input.is_ascii() {
+        return ascii_text(o, input, out);
+    }
+    let bytes = input.as_bytes();
+    out.text.reserve(input.len());
     let mut watch = Watch::new(o);
-    for (i, c) in input.char_indices() {
-        let src = offset(i);
-        let m = if c.is_ascii() {
-            let m = if o.case_fold {
-                c.to_ascii_lowercase()
-            } else {
-                c
+    // Start (match offset, decoded offset) of the current stretch copied length for
+    // length; the map gets one entry per stretch, not per character.
+    let mut same: Option<(u32, u32)> = None;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if same.is_none() {
+            same = Some((offset(out.text.len()), offset(i)));
+        }
+        if b.is_ascii_alphanumeric() {
+            // A run of ASCII letters and digits: copied, lower-cased in place, and
+            // watched as one piece.
+            let start = i;
+            i += 1;
+            while bytes.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                i += 1;
+            }
+            let Some(run) = input.get(start..i) else {
+                return false;
             };
-            out.push_same_len(m, src);
-            m
-        } else if is_han(c) {
+            let at = out.text.len();
+            out.text.push_str(run);
+            let Some(copied) = out.text.get_mut(at..) else {
+                return false;
+            };
+            if o.case_fold {
+                copied.make_ascii_lowercase();
+            }
+            if !watch.ascii_run(copied.as_bytes()) {
+                return false;
+            }
+            continue;
+        }
+        if b.is_ascii() {
+            let c = char::from(b);
+            out.text.push(c);
+            i += 1;
+            if !watch.ascii_separator(c) {
+                return false;
+            }
+            continue;
+        }
+        let Some(c) = input.get(i..).and_then(|rest| rest.chars().next()) else {
+            return false;
+        };
+        let src = offset(i);
+        let len = c.len_utf8();
+        i += len;
+        if is_han(c) {
             let m = if o.traditional_to_simplified {
                 t2s(c).unwrap_or(c)
             } else {
                 c
             };
-            if m.len_utf8() == c.len_utf8() {
-                out.push_same_len(m, src);
+            if m.len_utf8() == len {
+                out.text.push(m);
             } else {
-                out.push_mapped(m, src, src.saturating_add(c.len_utf8() as u32));
+                end_same(out, &mut same, src);
+                out.push_mapped(m, src, src.saturating_add(len as u32));
             }
-            m
-        } else if o.nfkc && ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+            if !watch.han(m) {
+                return false;
+            }
+            continue;
+        }
+        let m = if o.nfkc && ('\u{FF01}'..='\u{FF5E}').contains(&c) {
             // Fullwidth ASCII: NFKC gives the ASCII character 0xFEE0 below.
             let Some(a) = char::from_u32(u32::from(c) - 0xFEE0) else {
                 return false;
@@ -48,13 +95,17 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
             } else {
                 a
             };
+            end_same(out, &mut same, src);
             out.push_mapped(m, src, src.saturating_add(3));
             m
         } else if o.nfkc && c == '\u{3000}' {
+            end_same(out, &mut same, src);
             out.push_mapped(' ', src, src.saturating_add(3));
             ' '
-        } else if is_inert(c) {
-            out.push_same_len(c, src);
+        } else if matches!(c, '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301F}')
+            || is_inert(c)
+        {
+            out.text.push(c);
             c
         } else {
             return false;
@@ -63,7 +114,174 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
             return false;
         }
     }
+    end_same(out, &mut same, offset(input.len()));
     watch.finish()
+}
+
+/// The fast path for ASCII text (most GSM 7-bit messages): copy, lower-case in place, then
+/// one pass over the bytes watching for what a contextual step could change. The same
+/// checks as [`Watch`], specialised to bytes.
+fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
+    out.text.push_str(input);
+    if o.case_fold {
+        out.text.make_ascii_lowercase();
+    }
+    if !input.is_empty() {
+        out.segs.push(super::Seg {
+            out: 0,
+            src: 0,
+            src_end: offset(input.len()),
+            identity: true,
+        });
+    }
+    let t = out.text.as_bytes();
+    let deob = o.deobfuscate_urls;
+    let mut tok: Option<usize> = None;
+    let (mut letters, mut digits, mut has01) = (0u32, 0u32, false);
+    let (mut last_single, mut seps_after, mut chain, mut pending) = (false, 0u32, 0u32, 0u32);
+    let mut window = 0u32;
+    let mut dot = DotState::Idle;
+    let mut dot_after_www = false;
+    let mut label = false;
+    let mut prev = 0u8;
+    let hxxp = u32::from_be_bytes(*b"hxxp");
+    let space_dot = u32::from_be_bytes(*b" dot");
+    // Ends the token that started at `start` and ends before `end`; `true` on a trigger.
+    let end_token = |start: usize,
+                     end: usize,
+                     letters: u32,
+                     digits: u32,
+                     has01: bool,
+                     label: bool,
+                     pending: u32,
+                     chain: &mut u32,
+                     last_single: &mut bool|
+     -> bool {
+        let len = end - start;
+        let mut hit = false;
+        if len == 1 {
+            *chain = pending + 1;
+            hit |= o.collapse_separators && *chain >= 3;
+        } else {
+            *chain = 0;
+        }
+        *last_single = len == 1;
+        hit |= o.confusables && letters >= 3 && digits == 1 && has01;
+        hit |= o.leet && letters >= 1 && digits >= 1;
+        hit |= label && t.get(start..end).is_some_and(is_tld_bytes);
+        hit
+    };
+    for (i, &b) in t.iter().enumerate() {
+        let l = b.to_ascii_lowercase();
+        if b.is_ascii_alphanumeric() {
+            if tok.is_none() {
+                tok = Some(i);
+                letters = 0;
+                digits = 0;
+                has01 = false;
+                pending = if last_single && (1..=2).contains(&seps_after) {
+                    chain
+                } else {
+                    0
+                };
+                if deob {
+                    if matches!(prev, b'[' | b'(' | b'{' | b'<') && l == b'd' {
+                        return false;
+                    }
+                    if dot == DotState::DotSpace {
+                        if dot_after_www {
+                            return false;
+                        }
+                        label = true;
+                    }
+                    dot = DotState::Idle;
+                }
+            }
+            if b.is_ascii_digit() {
+                digits += 1;
+                has01 |= b == b'0' || b == b'1';
+            } else {
+                letters += 1;
+            }
+        } else {
+            let www =
+                tok.is_some_and(|s| t.get(s..i).is_some_and(|w| w.eq_ignore_ascii_case(b"www")));
+            if let Some(start) = tok.take() {
+                if end_token(
+                    start,
+                    i,
+                    letters,
+                    digits,
+                    has01,
+                    label,
+                    pending,
+                    &mut chain,
+                    &mut last_single,
+                ) {
+                    return false;
+                }
+                label = false;
+                seps_after = 0;
+            }
+            seps_after += 1;
+            if deob {
+                if matches!(prev, b'[' | b'(' | b'{' | b'<') && matches!(l, b'.' | b' ' | b':') {
+                    return false;
+                }
+                if prev == b' ' && l == b'.' {
+                    return false;
+                }
+                dot = match (dot, l) {
+                    (_, b'.') => {
+                        dot_after_www = www;
+                        DotState::Dot
+                    }
+                    (DotState::Dot | DotState::DotSpace, b' ') => DotState::DotSpace,
+                    _ => DotState::Idle,
+                };
+            }
+            if o.leet && (b == b'@' || b == b'$') {
+                return false;
+            }
+        }
+        if deob {
+            window = (window << 8) | u32::from(l);
+            if window == hxxp || window == space_dot {
+                return false;
+            }
+        }
+        prev = l;
+    }
+    if let Some(start) = tok
+        && end_token(
+            start,
+            t.len(),
+            letters,
+            digits,
+            has01,
+            label,
+            pending,
+            &mut chain,
+            &mut last_single,
+        )
+    {
+        return false;
+    }
+    true
+}
+
+/// Closes the current length-for-length stretch at decoded offset `src_end`.
+fn end_same(out: &mut MatchText, same: &mut Option<(u32, u32)>, src_end: u32) {
+    if let Some((out_start, src)) = same.take()
+        && src_end > src
+    {
+        out.segs.push(super::Seg {
+            out: out_start,
+            src,
+            src_end,
+            identity: true,
+        });
+    }
 }
 
 /// Whether no step changes `c` whatever its neighbours: not invisible, NFKC-stable, not
@@ -98,22 +316,26 @@ struct Watch {
     digits: bool,
     confusables: bool,
     leet: bool,
-    /// Separators seen since the last Han character, while that is all there was.
-    han_gap: Option<u8>,
+    /// Separators seen since the last Han character, while that is all there was, and
+    /// whether one of them was sentence punctuation.
+    han_gap: Option<(u8, bool)>,
+    /// Length of the current word (token or Han characters), for chains of single ones.
+    word_len: u32,
+    last_single: bool,
+    seps_after_word: u32,
+    chain: u32,
+    pending_chain: u32,
+    /// Statistics of the current token (letters and digits), for confusables and leet.
     tok_len: u32,
     tok_letters: u32,
     tok_digits: u32,
     tok_01: bool,
     tok_all_w: bool,
-    last_single: bool,
-    last_www: bool,
-    seps_after_tok: u32,
-    chain: u32,
-    pending_chain: u32,
     num_len: u32,
     num_cn: bool,
     num_ascii: bool,
-    window: [char; 4],
+    /// The last four characters, lower-cased ASCII bytes (0x80 for anything else).
+    window: u32,
     dot: DotState,
     dot_after_www: bool,
     label: [char; 7],
@@ -131,20 +353,20 @@ impl Watch {
             confusables: o.confusables,
             leet: o.leet,
             han_gap: None,
+            word_len: 0,
+            last_single: false,
+            seps_after_word: 0,
+            chain: 0,
+            pending_chain: 0,
             tok_len: 0,
             tok_letters: 0,
             tok_digits: 0,
             tok_01: false,
             tok_all_w: true,
-            last_single: false,
-            last_www: false,
-            seps_after_tok: 0,
-            chain: 0,
-            pending_chain: 0,
             num_len: 0,
             num_cn: false,
             num_ascii: false,
-            window: ['\0'; 4],
+            window: 0,
             dot: DotState::Idle,
             dot_after_www: false,
             label: ['\0'; 7],
@@ -160,14 +382,31 @@ impl Watch {
         if self.deobfuscate {
             self.defang(c);
         }
-        if is_token_char(c) {
-            if self.tok_len == 0 {
-                self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_tok) {
+        let han = is_han(c);
+        let token = !han && is_token_char(c);
+        let separator = !token && !han && is_separator(c);
+        // Chains of single-character words.
+        if token || han {
+            if self.word_len == 0 {
+                self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_word)
+                {
                     self.chain
                 } else {
                     0
                 };
             }
+            self.word_len += 1;
+        } else {
+            self.end_word();
+            if separator {
+                self.seps_after_word += 1;
+            } else {
+                self.last_single = false;
+                self.chain = 0;
+            }
+        }
+        // Token statistics.
+        if token {
             self.tok_len += 1;
             if c.is_ascii_digit() {
                 self.tok_digits += 1;
@@ -176,39 +415,37 @@ impl Watch {
                 self.tok_letters += 1;
             }
             self.tok_all_w &= c == 'w' || c == 'W';
-            self.han_gap = None;
-        } else if is_han(c) {
+        } else {
             self.end_token();
-            self.last_single = false;
-            self.chain = 0;
-            if let Some(k) = self.han_gap
+        }
+        // Padding between Han characters.
+        if han {
+            if let Some((k, punct)) = self.han_gap
                 && self.collapse
                 && (1..=4).contains(&k)
+                && !punct
             {
                 self.hit = true;
             }
-            self.han_gap = Some(0);
-        } else if is_separator(c) {
-            self.end_token();
-            self.seps_after_tok += 1;
-            self.han_gap = self.han_gap.and_then(|k| (k < 4).then_some(k + 1));
-            if self.leet && (c == '@' || c == '$') {
-                self.hit = true;
-            }
+            self.han_gap = Some((0, false));
+        } else if separator {
+            self.han_gap = self
+                .han_gap
+                .and_then(|(k, p)| (k < 4).then_some((k + 1, p || is_sentence_punct(c))));
         } else {
-            self.end_token();
-            self.last_single = false;
-            self.chain = 0;
             self.han_gap = None;
+        }
+        if self.leet && (c == '@' || c == '$') {
+            self.hit = true;
         }
         !self.hit
     }
 
-    fn end_token(&mut self) {
-        if self.tok_len == 0 {
+    fn end_word(&mut self) {
+        if self.word_len == 0 {
             return;
         }
-        if self.tok_len == 1 {
+        if self.word_len == 1 {
             self.chain = self.pending_chain + 1;
             if self.collapse && self.chain >= 3 {
                 self.hit = true;
@@ -216,20 +453,26 @@ impl Watch {
         } else {
             self.chain = 0;
         }
+        self.last_single = self.word_len == 1;
+        self.word_len = 0;
+        self.seps_after_word = 0;
+    }
+
+    fn end_token(&mut self) {
+        if self.tok_len == 0 {
+            return;
+        }
         if self.confusables && self.tok_letters >= 3 && self.tok_digits == 1 && self.tok_01 {
             self.hit = true;
         }
         if self.leet && self.tok_letters >= 1 && self.tok_digits >= 1 {
             self.hit = true;
         }
-        self.last_single = self.tok_len == 1;
-        self.last_www = self.tok_len == 3 && self.tok_all_w;
         self.tok_len = 0;
         self.tok_letters = 0;
         self.tok_digits = 0;
         self.tok_01 = false;
         self.tok_all_w = true;
-        self.seps_after_tok = 0;
     }
 
     /// Chinese numerals inside a digit run.
@@ -255,53 +498,203 @@ impl Watch {
         self.num_cn = false;
     }
 
+    /// Shifts `l` into the window; `true` when the window then spells a trigger.
+    fn roll(&mut self, l: u8) -> bool {
+        self.window = (self.window << 8) | u32::from(l);
+        self.window == u32::from_be_bytes(*b"hxxp") || self.window == u32::from_be_bytes(*b" dot")
+    }
+
     /// `hxxp`, bracketed dots, ` dot `, and spaces around the dots of a host name.
     fn defang(&mut self, c: char) {
-        let l = c.to_ascii_lowercase();
-        let [_, w1, w2, w3] = self.window;
-        if matches!(w3, '[' | '(' | '{' | '<') && matches!(l, '.' | ' ' | ':' | 'd') {
+        let l = if c.is_ascii() {
+            (c as u8).to_ascii_lowercase()
+        } else {
+            0x80
+        };
+        let w3 = (self.window & 0xFF) as u8;
+        if matches!(w3, b'[' | b'(' | b'{' | b'<') && matches!(l, b'.' | b' ' | b':' | b'd') {
             self.hit = true;
         }
-        if w3 == ' ' && l == '.' {
+        if w3 == b' ' && l == b'.' {
             self.hit = true;
         }
-        self.window = [w1, w2, w3, l];
-        if self.window == ['h', 'x', 'x', 'p'] || self.window == [' ', 'd', 'o', 't'] {
+        if self.roll(l) {
             self.hit = true;
         }
         if self.in_label {
             if is_token_char(c) {
-                if let Some(slot) = self.label.get_mut(self.label_len) {
-                    *slot = l;
-                    self.label_len += 1;
-                } else {
-                    self.in_label = false;
-                }
+                self.label_push(c.to_ascii_lowercase());
                 return;
             }
             self.end_label();
         }
         self.dot = match (self.dot, l) {
-            (_, '.') => {
+            (_, b'.') => {
                 // The token before the dot has just ended (the dot is a separator).
                 self.dot_after_www = self.tok_len == 3 && self.tok_all_w;
                 DotState::Dot
             }
-            (DotState::Dot | DotState::DotSpace, ' ') => DotState::DotSpace,
+            (DotState::Dot | DotState::DotSpace, b' ') => DotState::DotSpace,
             (DotState::DotSpace, _) if is_token_char(c) => {
-                if self.dot_after_www {
-                    self.hit = true;
-                }
-                self.in_label = true;
-                self.label_len = 0;
-                if let Some(slot) = self.label.get_mut(0) {
-                    *slot = l;
-                    self.label_len = 1;
-                }
+                self.start_label();
+                self.label_push(c.to_ascii_lowercase());
                 DotState::Idle
             }
             _ => DotState::Idle,
         };
+    }
+
+    fn start_label(&mut self) {
+        if self.dot_after_www {
+            self.hit = true;
+        }
+        self.in_label = true;
+        self.label_len = 0;
+    }
+
+    fn label_push(&mut self, c: char) {
+        if let Some(slot) = self.label.get_mut(self.label_len) {
+            *slot = c;
+            self.label_len += 1;
+        } else {
+            self.in_label = false;
+        }
+    }
+
+    /// Feeds a run of ASCII letters and digits (lower-cased when case folding is on):
+    /// the same as feeding each character, in one pass.
+    fn ascii_run(&mut self, run: &[u8]) -> bool {
+        let Some(&first) = run.first() else {
+            return !self.hit;
+        };
+        let len = run.len() as u32;
+        let prev = (self.window & 0xFF) as u8;
+        if self.deobfuscate {
+            let lower = first.to_ascii_lowercase();
+            // `(dot)` and friends; `hxxp` lies wholly inside one run; ` dot`.
+            if matches!(prev, b'[' | b'(' | b'{' | b'<') && lower == b'd' {
+                self.hit = true;
+            }
+            if prev == b' '
+                && run.len() >= 3
+                && run.get(..3).is_some_and(|r| r.eq_ignore_ascii_case(b"dot"))
+            {
+                self.hit = true;
+            }
+            if run.len() >= 4 && run.windows(4).any(|w| w.eq_ignore_ascii_case(b"hxxp")) {
+                self.hit = true;
+            }
+            // Host-name labels after `. `.
+            if !self.in_label && self.dot == DotState::DotSpace {
+                self.start_label();
+            }
+            if self.in_label {
+                for &b in run {
+                    if !self.in_label {
+                        break;
+                    }
+                    self.label_push(char::from(b.to_ascii_lowercase()));
+                }
+            }
+            self.dot = DotState::Idle;
+        }
+        let tail = run.get(run.len().saturating_sub(4)..).unwrap_or(run);
+        for &b in tail {
+            self.window = (self.window << 8) | u32::from(b.to_ascii_lowercase());
+        }
+        // Chains of single-character words.
+        if self.word_len == 0 {
+            self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_word) {
+                self.chain
+            } else {
+                0
+            };
+        }
+        self.word_len += len;
+        // Token statistics and digit runs.
+        let digits = run.iter().filter(|b| b.is_ascii_digit()).count() as u32;
+        if digits > 0 {
+            self.tok_01 |= run.iter().any(|&b| b == b'0' || b == b'1');
+        }
+        if self.tok_all_w && self.tok_len + len <= 3 {
+            self.tok_all_w = run.iter().all(|b| b.eq_ignore_ascii_case(&b'w'));
+        } else {
+            self.tok_all_w = false;
+        }
+        self.tok_digits += digits;
+        self.tok_letters += len - digits;
+        self.tok_len += len;
+        if digits == len {
+            self.num_len += len;
+            self.num_ascii = true;
+        } else {
+            // Leading digits extend the current digit run, the first letter ends it; only
+            // a trailing group of digits can meet Chinese numerals after the run.
+            let leading = run.iter().take_while(|b| b.is_ascii_digit()).count() as u32;
+            self.num_len += leading;
+            self.num_ascii |= leading > 0;
+            self.end_numerals();
+            let trailing = run.iter().rev().take_while(|b| b.is_ascii_digit()).count() as u32;
+            self.num_len = trailing;
+            self.num_ascii = trailing > 0;
+        }
+        self.han_gap = None;
+        !self.hit
+    }
+
+    /// Feeds one Han character: the same as [`Watch::feed`], without classifying it.
+    fn han(&mut self, c: char) -> bool {
+        if cn_numeral(c).is_some() {
+            self.num_len += 1;
+            self.num_cn = true;
+        } else if self.num_len > 0 {
+            self.end_numerals();
+        }
+        if self.deobfuscate {
+            self.window = (self.window << 8) | 0x80;
+            if self.in_label {
+                self.end_label();
+            }
+            self.dot = DotState::Idle;
+        }
+        if self.word_len == 0 {
+            self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_word) {
+                self.chain
+            } else {
+                0
+            };
+        }
+        self.word_len += 1;
+        self.end_token();
+        if let Some((k, punct)) = self.han_gap
+            && self.collapse
+            && (1..=4).contains(&k)
+            && !punct
+        {
+            self.hit = true;
+        }
+        self.han_gap = Some((0, false));
+        !self.hit
+    }
+
+    /// Feeds one ASCII character that is not a letter or digit: always a separator.
+    fn ascii_separator(&mut self, c: char) -> bool {
+        if self.num_len > 0 {
+            self.end_numerals();
+        }
+        if self.deobfuscate {
+            self.defang(c);
+        }
+        self.end_word();
+        self.seps_after_word += 1;
+        self.end_token();
+        self.han_gap = self
+            .han_gap
+            .and_then(|(k, p)| (k < 4).then_some((k + 1, p || is_sentence_punct(c))));
+        if self.leet && (c == '@' || c == '$') {
+            self.hit = true;
+        }
+        !self.hit
     }
 
     fn end_label(&mut self) {
@@ -312,6 +705,7 @@ impl Watch {
     }
 
     fn finish(mut self) -> bool {
+        self.end_word();
         self.end_token();
         self.end_numerals();
         self.end_label();

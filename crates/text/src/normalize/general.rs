@@ -17,8 +17,8 @@ use unicode_normalization::char::{canonical_combining_class, compose, decompose_
 use unicode_script::{Script, UnicodeScript};
 
 use super::chars::{
-    ascii_prototype, cn_numeral, is_han, is_invisible, is_separator, is_tld, is_token_char,
-    marks_are_overlays, nd_digit, t2s,
+    ascii_prototype, cn_numeral, is_han, is_invisible, is_sentence_punct, is_separator, is_tld,
+    is_token_char, is_word_char, marks_are_overlays, nd_digit, t2s,
 };
 use super::{MatchText, NormalizeOptions, Unit, offset};
 
@@ -365,17 +365,18 @@ struct SepRun {
     link: bool,
 }
 
-fn is_single_token(units: &[Unit], at: usize) -> bool {
-    units.get(at).is_some_and(|u| is_token_char(u.c))
+fn is_single_word(units: &[Unit], at: usize) -> bool {
+    units.get(at).is_some_and(|u| is_word_char(u.c))
         && !at
             .checked_sub(1)
             .and_then(|p| units.get(p))
-            .is_some_and(|u| is_token_char(u.c))
-        && !units.get(at + 1).is_some_and(|u| is_token_char(u.c))
+            .is_some_and(|u| is_word_char(u.c))
+        && !units.get(at + 1).is_some_and(|u| is_word_char(u.c))
 }
 
-/// Removes separators between Han characters (runs of 1–4) and between single letters or
-/// digits in chains of three or more (runs of 1–2).
+/// Removes separators between Han characters (runs of 1–4 without sentence punctuation)
+/// and between single letters, digits or Han characters in chains of three or more (runs
+/// of 1–2).
 fn collapse(units: &mut Vec<Unit>, scratch: &mut Vec<Unit>) -> bool {
     let mut runs: Vec<SepRun> = Vec::new();
     let mut i = 0;
@@ -392,10 +393,14 @@ fn collapse(units: &mut Vec<Unit>, scratch: &mut Vec<Unit>) -> bool {
         let left = start.checked_sub(1);
         let han = left.and_then(|l| units.get(l)).is_some_and(|u| is_han(u.c))
             && units.get(i).is_some_and(|u| is_han(u.c))
-            && len <= 4;
-        let link = len <= 2
-            && left.is_some_and(|l| is_single_token(units, l))
-            && is_single_token(units, i);
+            && len <= 4
+            && !units
+                .get(start..i)
+                .unwrap_or(&[])
+                .iter()
+                .any(|u| is_sentence_punct(u.c));
+        let link =
+            len <= 2 && left.is_some_and(|l| is_single_word(units, l)) && is_single_word(units, i);
         runs.push(SepRun {
             start,
             end: i,

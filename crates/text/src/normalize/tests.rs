@@ -78,6 +78,31 @@ fn separators_between_han_are_collapsed() {
 }
 
 #[test]
+fn sentence_punctuation_between_han_is_kept() {
+    assert_eq!(
+        norm("您好，您的帳戶已開通。請查收"),
+        "您好,您的帐户已开通。请查收"
+    );
+    assert_eq!(norm("提額（快速）辦理"), "提额(快速)办理");
+    // Padding inside a word is removed, punctuation between words is not.
+    assert_eq!(norm("信用 卡，請提-額"), "信用卡,请提额");
+}
+
+#[test]
+fn common_messages_take_the_fast_path() {
+    let o = NormalizeOptions::default();
+    for s in [
+        "您好，您的包裹已送達社區服務中心，請於三日內憑取件碼領取。如有疑問請來電洽詢，謝謝！",
+        "Your parcel is waiting at the service desk. Bring your pickup code within three days. Questions? Call us, thanks!",
+        "驗證碼 482913，五分鐘內有效，請勿告知他人。",
+        "Meeting moved to 3pm tomorrow, room 4B. See you there :)",
+    ] {
+        let mut m = MatchText::default();
+        assert!(fast::run(&o, s, &mut m), "{s}");
+    }
+}
+
+#[test]
 fn separators_between_single_letters_are_collapsed() {
     assert_eq!(norm("F.R.E.E loan"), "free loan");
     assert_eq!(norm("F R E E"), "free");
@@ -248,6 +273,12 @@ fn tricky_text() -> impl Strategy<Value = String> {
         Just("(dot)".to_owned()),
         Just(" dot ".to_owned()),
         Just("com".to_owned()),
+        Just("dot".to_owned()),
+        Just("(".to_owned()),
+        Just(". ".to_owned()),
+        Just("Www".to_owned()),
+        Just("，".to_owned()),
+        Just("\n".to_owned()),
         Just("www".to_owned()),
         Just("hxxp".to_owned()),
         Just("x".to_owned()),
@@ -278,6 +309,32 @@ fn tricky_text() -> impl Strategy<Value = String> {
         Just("@".to_owned()),
         Just("\u{FFFD}".to_owned()),
         any::<char>().prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
+/// ASCII-only text built from pieces that exercise the byte-level fast path.
+fn ascii_tricky_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a".to_owned()),
+        Just("F".to_owned()),
+        Just(" ".to_owned()),
+        Just(".".to_owned()),
+        Just(". ".to_owned()),
+        Just("-".to_owned()),
+        Just("[".to_owned()),
+        Just("(".to_owned()),
+        Just("dot".to_owned()),
+        Just("com".to_owned()),
+        Just("www".to_owned()),
+        Just("hxxp".to_owned()),
+        Just("1".to_owned()),
+        Just("0".to_owned()),
+        Just("7".to_owned()),
+        Just("pay".to_owned()),
+        Just("@".to_owned()),
+        Just(":".to_owned()),
+        (0u8..128).prop_map(|b| char::from(b).to_string()),
     ];
     prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
 }
@@ -331,6 +388,16 @@ proptest! {
     #[test]
     fn fast_path_agrees_with_general_path(s in tricky_text(), leet in any::<bool>()) {
         let n = Normalizer::new(NormalizeOptions { leet, ..NormalizeOptions::default() });
+        let fast = n.normalize(&s);
+        let general = n.normalize_general(&s);
+        prop_assert_eq!(fast.as_str(), general.as_str());
+        prop_assert_eq!(fast.urls(), general.urls());
+        prop_assert_eq!(fast.phones(), general.phones());
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_general_path(s in ascii_tricky_text(), leet in any::<bool>(), case_fold in any::<bool>()) {
+        let n = Normalizer::new(NormalizeOptions { leet, case_fold, ..NormalizeOptions::default() });
         let fast = n.normalize(&s);
         let general = n.normalize_general(&s);
         prop_assert_eq!(fast.as_str(), general.as_str());
