@@ -48,6 +48,67 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The rule pack named by `filter.rules` does not load or compile.
+    #[error("filter.rules: {0}")]
+    Rules(String),
+}
+
+/// What [`check_file`] found in a valid configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Listeners.
+    pub listeners: usize,
+    /// Upstreams.
+    pub upstreams: usize,
+    /// Upstream sessions in total.
+    pub upstream_sessions: u32,
+    /// Routes.
+    pub routes: usize,
+    /// Accounts.
+    pub accounts: usize,
+    /// The rule pack, when configured: name, pack version, ruleset version, rules.
+    pub rules: Option<RulesSummary>,
+}
+
+/// A compiled rule pack, as `config check` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesSummary {
+    /// The pack's name.
+    pub name: String,
+    /// The pack's own version string.
+    pub pack_version: String,
+    /// The compiled ruleset's content version.
+    pub version: String,
+    /// Rules in the pack.
+    pub rules: usize,
+}
+
+/// Validates the file at `path` the way `smppguard run` would start it, compiling the
+/// rule pack too (blocking; Hyperscan compilation can take a while for big packs).
+pub fn check_file(path: impl AsRef<Path>) -> Result<(Config, CheckReport), ConfigError> {
+    let config = Config::from_file(path)?;
+    let rules = match &config.dynamic.filter.rules {
+        None => None,
+        Some(p) => {
+            let r = smppguard_filter::Ruleset::load(p)
+                .map_err(|e| ConfigError::Rules(crate::server::rules_error(&e)))?;
+            Some(RulesSummary {
+                name: r.name().to_string(),
+                pack_version: r.pack_version().to_string(),
+                version: r.version().to_string(),
+                rules: r.stats().rules,
+            })
+        }
+    };
+    let report = CheckReport {
+        listeners: config.fixed.listeners.len(),
+        upstreams: config.fixed.upstreams.len(),
+        upstream_sessions: config.fixed.upstreams.iter().map(|u| u.sessions).sum(),
+        routes: config.dynamic.routes.len(),
+        accounts: config.dynamic.accounts.len(),
+        rules,
+    };
+    Ok((config, report))
 }
 
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {

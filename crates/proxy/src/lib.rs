@@ -53,7 +53,9 @@ mod submit;
 mod upstream;
 
 pub use account::{PasswordError, hash_password, verify_password};
-pub use config::{Config, ConfigError, DynamicConfig, StaticConfig};
+pub use config::{
+    CheckReport, Config, ConfigError, DynamicConfig, RulesSummary, StaticConfig, check_file,
+};
 pub use server::{
     DrainReport, Proxy, ProxyHandle, ReloadError, ReloadReport, StartError, UpstreamStatus,
 };

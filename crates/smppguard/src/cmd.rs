@@ -1,4 +1,6 @@
 //! Subcommands, one module each.
 
+pub(crate) mod config;
 pub(crate) mod inspect;
 pub(crate) mod rules;
+pub(crate) mod run;

@@ -25,6 +25,13 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Validate rule packs and show the verdict a pack gives a message.
     Rules(cmd::rules::Args),
+    /// Run the proxy: `smppguard run --config FILE` (SIGHUP reloads, SIGTERM drains).
+    Run(cmd::run::Args),
+    /// Validate a configuration file: `smppguard config check FILE`.
+    Config(cmd::config::Args),
+    /// Print the argon2id hash of a password read from standard input, for an
+    /// account's `password_hash`.
+    Passwd(cmd::config::PasswdArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +39,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Rules(args) => cmd::rules::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Config(args) => cmd::config::run(args),
+        Command::Passwd(args) => cmd::config::passwd(args),
     };
     match result {
         Ok(code) => code,

@@ -181,3 +181,15 @@ fn relative_paths_resolve_against_the_file() {
         Some(Path::new("/var/log/a.jsonl"))
     );
 }
+
+#[test]
+fn the_example_file_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config/smppguard.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let c = Config::from_toml(&text, path.parent().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.fixed.upstreams.len(), 2);
+    assert!(crate::verify_password(
+        &c.dynamic.accounts["acme"].password_hash,
+        b"changeme"
+    ));
+}
