@@ -985,10 +985,16 @@ impl RawConfig {
                     1,
                     1_000_000,
                 )?,
-                tls: l.tls.as_ref().map(|t| TlsFiles {
-                    cert_file: resolve(base, &t.cert_file),
-                    key_file: resolve(base, &t.key_file),
-                }),
+                tls: match &l.tls {
+                    // Refused rather than silently served in clear text.
+                    Some(_) => {
+                        return Err(invalid(
+                            key("tls"),
+                            "TLS listeners are not available in this build; terminate TLS in front of the proxy",
+                        ));
+                    }
+                    None => None,
+                },
             });
         }
 

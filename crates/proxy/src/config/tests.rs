@@ -183,6 +183,16 @@ fn relative_paths_resolve_against_the_file() {
 }
 
 #[test]
+fn tls_listeners_are_refused_not_served_in_clear() {
+    let text = base().replace(
+        "address = \"127.0.0.1:0\"\n",
+        "address = \"127.0.0.1:0\"\ntls = { cert_file = \"c.pem\", key_file = \"k.pem\" }\n",
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(err.starts_with("listeners[0].tls:"), "{err}");
+}
+
+#[test]
 fn the_example_file_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config/smppguard.toml");
     let text = std::fs::read_to_string(&path).unwrap();
