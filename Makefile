@@ -13,6 +13,8 @@ deps:
 
 test-deps:
 	@scripts/install-deps.sh $(TEST_PKGS)
+# python-smpplib: the SMPP client of the proxy's interoperability test.
+	@python3 -c 'import smpplib' 2>/dev/null || python3 -m pip install --user --quiet --disable-pip-version-check smpplib
 
 ## The main job: the best runnable thing in the tree.
 demo: deps
