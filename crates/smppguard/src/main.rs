@@ -32,6 +32,8 @@ enum Command {
     /// Print the argon2id hash of a password read from standard input, for an
     /// account's `password_hash`.
     Passwd(cmd::config::PasswdArgs),
+    /// Simulators for tests, benchmarks and staging: `sim smsc` runs an SMSC.
+    Sim(cmd::sim::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Config(args) => cmd::config::run(args),
         Command::Passwd(args) => cmd::config::passwd(args),
+        Command::Sim(args) => cmd::sim::run(args),
     };
     match result {
         Ok(code) => code,
