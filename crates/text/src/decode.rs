@@ -389,61 +389,27 @@ pub(crate) fn decode_utf16be(
     marks: &mut Vec<usize>,
 ) {
     out.reserve(data.len() / 2 * 3);
-    if boundaries.is_empty() {
-        let mut lone = false;
-        let mut rest = data;
-        while let &[hi, lo, ref tail @ ..] = rest {
-            rest = tail;
-            let u = u16::from_be_bytes([hi, lo]);
-            let c = match (u, rest) {
-                (0xD800..=0xDBFF, &[h2, l2, ref tail2 @ ..]) if (0xDC..=0xDF).contains(&h2) => {
-                    rest = tail2;
-                    let low = u16::from_be_bytes([h2, l2]);
-                    char::from_u32(
-                        0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(low) - 0xDC00),
-                    )
-                }
-                _ => char::from_u32(u32::from(u)),
-            };
-            out.push(c.unwrap_or_else(|| {
-                lone = true;
-                char::REPLACEMENT_CHARACTER
-            }));
-        }
-        if lone {
-            warnings.push(DecodeWarning::LoneSurrogate);
-        }
-        if data.len() % 2 == 1 {
-            out.push(char::REPLACEMENT_CHARACTER);
-            warnings.push(DecodeWarning::OddUcs2Length);
-        }
-        return;
-    }
-    let unit = |k: usize| -> Option<u16> {
-        let hi = *data.get(2 * k)?;
-        let lo = *data.get(2 * k + 1)?;
-        Some(u16::from_be_bytes([hi, lo]))
-    };
     let mut next_boundary = boundaries.iter().peekable();
     let mut lone = false;
-    let mut k = 0;
+    let mut rest = data;
     loop {
-        while next_boundary.next_if(|&&b| b <= 2 * k).is_some() {
+        let pos = data.len() - rest.len();
+        while next_boundary.next_if(|&&b| b <= pos).is_some() {
             marks.push(out.len());
         }
-        let Some(u) = unit(k) else {
+        let &[hi, lo, ref tail @ ..] = rest else {
             break;
         };
-        k += 1;
-        let c = match u {
-            0xD800..=0xDBFF => match unit(k) {
-                Some(lo @ 0xDC00..=0xDFFF) => {
-                    k += 1;
-                    let cp = 0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
-                    char::from_u32(cp)
-                }
-                _ => None,
-            },
+        rest = tail;
+        let u = u16::from_be_bytes([hi, lo]);
+        let c = match (u, rest) {
+            (0xD800..=0xDBFF, &[h2, l2, ref tail2 @ ..]) if (0xDC..=0xDF).contains(&h2) => {
+                rest = tail2;
+                let low = u16::from_be_bytes([h2, l2]);
+                char::from_u32(
+                    0x10000 + ((u32::from(u) - 0xD800) << 10) + (u32::from(low) - 0xDC00),
+                )
+            }
             _ => char::from_u32(u32::from(u)),
         };
         out.push(c.unwrap_or_else(|| {
