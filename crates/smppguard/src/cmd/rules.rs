@@ -1,5 +1,5 @@
-//! `smppguard rules`: validate a rule pack (`check`) and show the verdict it gives one
-//! message (`scan`).
+//! `smppguard rules`: validate a rule pack (`check`), show the verdict it gives one
+//! message (`scan`) and measure it on labelled corpora (`eval`).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -12,6 +12,8 @@ use smppguard_filter::{
     Action, Engine, Envelope, Error as FilterError, RulePack, Ruleset, Scratch, Verdict,
 };
 use smppguard_text::{DecodeOptions, DefaultAlphabet, Normalizer, PartInput, decode_part};
+
+mod eval;
 
 /// Arguments of `smppguard rules`.
 #[derive(clap::Args, Debug)]
@@ -26,6 +28,9 @@ enum Command {
     Check(CheckArgs),
     /// Scan one message with a rule pack and print the verdict as JSON.
     Scan(ScanArgs),
+    /// Measure a rule pack on labelled corpora: actions per label, precision and recall
+    /// of blocking, false-positive rate on ham.
+    Eval(eval::Args),
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,6 +103,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Check(a) => check(a),
         Command::Scan(a) => scan(a),
+        Command::Eval(a) => eval::run(a),
     }
 }
 
