@@ -6,7 +6,7 @@ CARGO ?= cargo
 TEST_PKGS := redis-server prometheus
 FUZZ_SECONDS ?= 30
 
-.PHONY: deps test-deps demo test lint doc fuzz-smoke fuzz bench ci
+.PHONY: deps test-deps demo test lint doc fuzz-smoke fuzz bench eval-rules ci
 
 deps:
 	@scripts/install-deps.sh
@@ -16,9 +16,10 @@ test-deps:
 # python-smpplib: the SMPP client of the proxy's interoperability test.
 	@python3 -c 'import smpplib' 2>/dev/null || python3 -m pip install --user --quiet --disable-pip-version-check smpplib
 
-## The main job: the best runnable thing in the tree.
+## The main job: the best runnable thing in the tree. `make demo DEMO_SECONDS=60` runs longer.
+DEMO_SECONDS ?= 20
 demo: deps
-	$(CARGO) run --release -p smppguard -- demo
+	$(CARGO) run --release -p smppguard -- demo --duration $(DEMO_SECONDS)
 
 ## The whole test suite (unit, property, integration, doc tests).
 test: test-deps
@@ -42,6 +43,10 @@ fuzz-smoke: deps
 
 bench: deps
 	$(CARGO) bench -p smppguard-benches
+
+## Precision and recall of the default rule pack on every corpus in ../shared/corpora.
+eval-rules: deps
+	scripts/eval-rules.sh
 
 ci:
 	bash .ci/run
