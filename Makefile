@@ -21,12 +21,13 @@ DEMO_SECONDS ?= 20
 demo: deps
 	$(CARGO) run --release -p smppguard -- demo --duration $(DEMO_SECONDS)
 
-## The whole test suite (unit, property, integration, doc tests).
+## The whole test suite (unit, property, integration, doc tests). Benchmarks compile under
+## `make lint` (clippy --all-targets) and run under `make bench`: timings are not tests.
 test: test-deps
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --all-targets --no-fail-fast; \
+	  $(CARGO) nextest run --workspace --lib --bins --tests --no-fail-fast; \
 	else \
-	  $(CARGO) test --workspace --all-targets --no-fail-fast; \
+	  $(CARGO) test --workspace --lib --bins --tests --no-fail-fast; \
 	fi
 	$(CARGO) test --workspace --doc
 
