@@ -26,6 +26,7 @@
 //! - `families`: registration of the labelled families and histogram buckets.
 //! - `account`, `upstream`, `filter`: handle sets.
 //! - `events`: the collector for counters kept outside this crate.
+//! - [`exposition`]: reading a text exposition back (tests and checks).
 //!
 //! # Cargo features
 //! None. Process metrics (`process_*`) are collected on Linux.
@@ -36,6 +37,7 @@
 mod account;
 mod catalog;
 mod events;
+pub mod exposition;
 mod families;
 mod filter;
 mod handle;

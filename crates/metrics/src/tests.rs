@@ -9,29 +9,22 @@ fn metrics() -> Arc<Metrics> {
     .unwrap()
 }
 
-/// Splits `name{a="x",b="y"}` into the name and its sorted label pairs.
-fn parse_series(series: &str) -> (String, Vec<(String, String)>) {
-    let (name, rest) = series.split_once('{').unwrap_or((series, "}"));
-    let mut labels: Vec<(String, String)> = rest
-        .trim_end_matches('}')
-        .split("\",")
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once("=\"").unwrap();
-            (k.to_string(), v.trim_end_matches('"').to_string())
-        })
-        .collect();
-    labels.sort();
-    (name.to_string(), labels)
-}
-
 /// The value of the sample `series` (name with labels in any order) in `text`.
 fn sample(text: &str, series: &str) -> Option<f64> {
-    let want = parse_series(series);
-    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
-        let (s, v) = l.rsplit_once(' ')?;
-        (parse_series(s) == want).then(|| v.parse().ok())?
-    })
+    let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+    let pairs: Vec<(&str, &str)> = labels
+        .trim_end_matches('}')
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            (k, v.trim_matches('"'))
+        })
+        .collect();
+    let found = exposition::parse(text)
+        .into_iter()
+        .find(|s| s.name == name && s.labels.len() == pairs.len() && s.has_labels(&pairs));
+    found.map(|s| s.value)
 }
 
 #[test]

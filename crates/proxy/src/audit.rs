@@ -65,6 +65,13 @@ impl AuditSink {
         }
     }
 
+    /// Records queued for the writer.
+    pub(crate) fn queued(&self) -> usize {
+        self.tx
+            .as_ref()
+            .map_or(0, |tx| tx.max_capacity().saturating_sub(tx.capacity()))
+    }
+
     /// Whether records are written.
     pub(crate) fn enabled(&self) -> bool {
         self.tx.is_some()

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use smppguard_codec::{Bind, BindResp, Body, COctetString, CommandId, CommandStatus, Header, Pdu};
+use smppguard_metrics::{AccountMetrics, DeliverKind, Outcome};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
@@ -78,6 +79,8 @@ struct Conn {
 /// A bound session's state.
 struct Session {
     system_id: Arc<str>,
+    /// The account's metric handles, resolved at bind.
+    metrics: Arc<AccountMetrics>,
     bind_type: BindType,
     window: Arc<AtomicU32>,
     window_limit: u32,
@@ -270,6 +273,7 @@ impl Conn {
         }
         let deliver_window = usize::try_from(shared.fixed.server.deliver_window).unwrap_or(1);
         let (cmd_tx, cmd_rx) = mpsc::channel(deliver_window);
+        let window = Arc::new(AtomicU32::new(0));
         if shared
             .registry
             .register(
@@ -278,6 +282,7 @@ impl Conn {
                 self.conn_id,
                 bind_type,
                 cmd_tx,
+                Arc::clone(&window),
             )
             .is_err()
         {
@@ -307,9 +312,11 @@ impl Conn {
         Ok((
             NewSession {
                 system_id: Arc::clone(&account.system_id),
+                metrics: shared.metrics.account(&account.system_id),
                 account,
                 bind_type,
                 cmd_rx,
+                window,
             },
             bytes,
         ))
@@ -323,8 +330,9 @@ impl Conn {
         let writer = tokio::spawn(run_writer(write, out_rx, Some(server.inactivity_timeout)));
         Session {
             system_id: s.system_id,
+            metrics: s.metrics,
             bind_type: s.bind_type,
-            window: Arc::new(AtomicU32::new(0)),
+            window: s.window,
             window_limit: s.account.window,
             out,
             writer,
@@ -361,7 +369,7 @@ impl Conn {
                     }
                 }
                 cmd = s.cmd_rx.recv() => match cmd {
-                    Some(DownCmd::Deliver { frame, reply }) => self.deliver(&mut s, frame, reply).await,
+                    Some(DownCmd::Deliver { frame, reply, kind }) => self.deliver(&mut s, frame, reply, kind).await,
                     Some(DownCmd::Unbind) => self.start_unbind(&mut s).await,
                     None => Err(Close::Done),
                 },
@@ -449,33 +457,46 @@ impl Conn {
             | CommandId::QUERY_BROADCAST_SM
             | CommandId::CANCEL_BROADCAST_SM => {
                 inc(&shared.stats.requests_received);
+                let m = &s.metrics;
+                m.received.inc();
+                m.received_bytes.inc_by(frame.len() as u64);
                 if !s.bind_type.can_send() {
+                    m.outcome(Outcome::Invalid);
                     return Self::answer(s, &h, CommandStatus::ESME_RINVBNDSTS).await;
                 }
                 if s.unbinding.is_some() || *self.phase.borrow() != Phase::Running {
                     inc(&shared.stats.requests_draining);
+                    m.outcome(Outcome::Draining);
                     return Self::answer(s, &h, shared.fixed.relay.draining_status).await;
                 }
                 let Some(slot) =
                     InFlight::try_acquire(&s.window, s.window_limit, &shared.outstanding)
                 else {
                     inc(&shared.stats.requests_throttled);
+                    m.outcome(Outcome::Throttled);
                     return Self::answer(s, &h, shared.fixed.relay.throttled_status).await;
                 };
                 let Ok(permit) = s.out.clone().try_reserve_owned() else {
                     drop(slot);
                     inc(&shared.stats.requests_throttled);
+                    m.outcome(Outcome::Throttled);
                     return Self::answer(s, &h, shared.fixed.relay.throttled_status).await;
                 };
-                let reply = Reply::new(permit, h, Arc::clone(&shared.stats), slot);
+                let reply = Reply::new(
+                    permit,
+                    h,
+                    Arc::clone(&shared.stats),
+                    Arc::clone(&s.metrics),
+                    slot,
+                );
                 let live = shared.live.load();
                 let Some(account) = live.config.accounts.get(&*s.system_id) else {
                     // Removed by a reload; the session is being unbound.
-                    reply.status(shared.fixed.relay.draining_status);
+                    reply.answer(Outcome::Draining, shared.fixed.relay.draining_status);
                     return Ok(());
                 };
                 let Some(route) = live.routes.get(&account.route) else {
-                    reply.status(shared.fixed.relay.no_upstream_status);
+                    reply.answer(Outcome::NoUpstream, shared.fixed.relay.no_upstream_status);
                     return Ok(());
                 };
                 handle_request(
@@ -534,6 +555,7 @@ impl Conn {
         s: &mut Session,
         frame: Bytes,
         reply: UpReply,
+        kind: DeliverKind,
     ) -> Result<(), Close> {
         let limit = usize::try_from(self.shared.fixed.server.deliver_window).unwrap_or(1);
         if s.unbinding.is_some() || s.mt_pending.len() >= limit {
@@ -545,6 +567,7 @@ impl Conn {
         let deadline = Instant::now() + self.shared.fixed.server.deliver_timeout;
         s.mt_pending.insert(seq, (reply, deadline));
         s.mt_deadlines.push_back((deadline, seq));
+        s.metrics.delivered(kind);
         Self::send(
             s,
             Outgoing::Relay {
@@ -596,7 +619,9 @@ impl Conn {
 /// A freshly registered session, before its writer starts.
 struct NewSession {
     system_id: Arc<str>,
+    metrics: Arc<AccountMetrics>,
     account: Arc<AccountConfig>,
     bind_type: BindType,
     cmd_rx: mpsc::Receiver<DownCmd>,
+    window: Arc<AtomicU32>,
 }

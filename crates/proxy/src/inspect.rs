@@ -13,6 +13,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwapOption;
 use smppguard_codec::CommandStatus;
 use smppguard_filter::{Action, Engine, Envelope, Ruleset, Scratch, Verdict};
+use smppguard_metrics::AccountMetrics;
 
 use crate::config::AccountConfig;
 use crate::server::Shared;
@@ -171,9 +172,14 @@ impl Inspection {
     }
 }
 
-/// Decides what to do with `msg`. With no rule pack configured every message is
+/// Decides what to do with `msg`, counting the verdict in the filter's metrics and
+/// the rule categories in the sending `account`'s. With no rule pack configured every message is
 /// forwarded; a scan that fails is forwarded too (fail open) and counted.
-pub(crate) fn inspect(shared: &Shared, msg: &Message<'_>) -> Inspection {
+pub(crate) fn inspect(
+    shared: &Shared,
+    account: Option<&AccountMetrics>,
+    msg: &Message<'_>,
+) -> Inspection {
     let env = Envelope {
         account: &msg.account.system_id,
         groups: &msg.account.groups,
@@ -186,6 +192,7 @@ pub(crate) fn inspect(shared: &Shared, msg: &Message<'_>) -> Inspection {
     let Some(verdict) = shared.filter.evaluate(&env, msg.text, msg.binary) else {
         return Inspection::forward();
     };
+    crate::metrics::count_verdict(&shared.metrics, account, &verdict);
     if let Some(e) = &verdict.error {
         inc(&shared.stats.scan_errors);
         tracing::error!(error = e.as_str(), "scan failed; message forwarded");

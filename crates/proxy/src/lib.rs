@@ -13,6 +13,8 @@
 //! - [`Proxy::start`] → [`ProxyHandle`]: `local_addrs()`, `reload()`, `drain()`,
 //!   `readiness()`, `stats()`;
 //! - [`StatsSnapshot`]: the event counters metrics are read from;
+//! - [`ProxyHandle::metrics`]: the Prometheus families (`smppguard-metrics`), with
+//!   per-account and per-upstream handles resolved at start and reload;
 //! - [`hash_password`]: the PHC hash for an account's `password_hash`.
 //!
 //! # Layout
@@ -30,6 +32,8 @@
 //! - `audit`: JSON-lines audit log written off the hot path.
 //! - `server`: start, reload, drain, listeners, timers.
 //! - `stats`: event counters.
+//! - `metrics`: wiring to `smppguard-metrics` (exported counters, scrape-time gauges,
+//!   per-account handles kept in step with reloads).
 //!
 //! # Cargo features
 //! None.
@@ -44,6 +48,7 @@ mod downstream;
 pub mod framed;
 mod hold;
 mod inspect;
+mod metrics;
 mod receipts;
 mod registry;
 mod relay;

@@ -7,12 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use smppguard_codec::{Body, CommandStatus, Pdu};
 use tokio::sync::mpsc;
 
+use smppguard_metrics::DeliverKind;
 use smppguard_text::{DecodeOptions, decode_part};
 
 use crate::config::{AccountConfig, BindType};
@@ -31,6 +33,8 @@ pub(crate) enum DownCmd {
         frame: Bytes,
         /// Where the answer goes.
         reply: UpReply,
+        /// Receipt or MO message, for the account's counters.
+        kind: DeliverKind,
     },
     /// Send unbind and close (the account was removed by a reload).
     Unbind,
@@ -41,6 +45,8 @@ struct BoundSession {
     id: u64,
     bind_type: BindType,
     tx: mpsc::Sender<DownCmd>,
+    /// The session's outstanding requests (read for metrics).
+    window: Arc<AtomicU32>,
 }
 
 #[derive(Debug, Default)]
@@ -71,14 +77,45 @@ impl Registry {
         id: u64,
         bind_type: BindType,
         tx: mpsc::Sender<DownCmd>,
+        window: Arc<AtomicU32>,
     ) -> Result<(), RegisterError> {
         let mut map = self.accounts.lock();
         let entry = map.entry(Arc::clone(account)).or_default();
         if entry.sessions.len() >= usize::try_from(max_binds).unwrap_or(usize::MAX) {
             return Err(RegisterError::TooManyBinds);
         }
-        entry.sessions.push(BoundSession { id, bind_type, tx });
+        entry.sessions.push(BoundSession {
+            id,
+            bind_type,
+            tx,
+            window,
+        });
         Ok(())
+    }
+
+    /// Per bound account: sessions by bind type (transmitter, receiver, transceiver)
+    /// and the requests outstanding over all of them.
+    pub(crate) fn usage(&self) -> Vec<(Arc<str>, [usize; 3], u64)> {
+        self.accounts
+            .lock()
+            .iter()
+            .map(|(account, e)| {
+                let mut by_type = [0usize; 3];
+                let mut window = 0u64;
+                for s in &e.sessions {
+                    let i = match s.bind_type {
+                        BindType::Transmitter => 0,
+                        BindType::Receiver => 1,
+                        BindType::Transceiver => 2,
+                    };
+                    if let Some(n) = by_type.get_mut(i) {
+                        *n += 1;
+                    }
+                    window += u64::from(s.window.load(Ordering::Relaxed));
+                }
+                (Arc::clone(account), by_type, window)
+            })
+            .collect()
     }
 
     /// Removes a session.
@@ -213,9 +250,14 @@ pub(crate) fn route_deliver(shared: &Shared, frame: Bytes, reply: UpReply) {
         }
         account
     };
+    let kind = if receipt {
+        DeliverKind::Receipt
+    } else {
+        DeliverKind::Mo
+    };
     match shared
         .registry
-        .deliver(&account, DownCmd::Deliver { frame, reply })
+        .deliver(&account, DownCmd::Deliver { frame, reply, kind })
     {
         Ok(()) => inc(if receipt {
             &shared.stats.receipts_routed
@@ -250,8 +292,10 @@ fn mo_blocked(shared: &Shared, account: &AccountConfig, body: &Body) -> bool {
     };
     let source = String::from_utf8_lossy(source);
     let destination = String::from_utf8_lossy(destination);
+    // MO messages go to the account, they are not its traffic: no per-account counts.
     let verdict = inspect(
         shared,
+        None,
         &Message {
             account,
             source_addr: &source,
@@ -277,15 +321,21 @@ mod tests {
         let (tx1, mut rx1) = mpsc::channel(4);
         let (tx2, mut rx2) = mpsc::channel(4);
         let (tx3, _rx3) = mpsc::channel(4);
-        r.register(&acme, 3, 1, BindType::Receiver, tx1).unwrap();
-        r.register(&acme, 3, 2, BindType::Transceiver, tx2).unwrap();
-        r.register(&acme, 3, 3, BindType::Transmitter, tx3.clone())
+        let w = || Arc::new(AtomicU32::new(2));
+        r.register(&acme, 3, 1, BindType::Receiver, tx1, w())
+            .unwrap();
+        r.register(&acme, 3, 2, BindType::Transceiver, tx2, w())
+            .unwrap();
+        r.register(&acme, 3, 3, BindType::Transmitter, tx3.clone(), w())
             .unwrap();
         assert_eq!(
-            r.register(&acme, 3, 4, BindType::Receiver, tx3),
+            r.register(&acme, 3, 4, BindType::Receiver, tx3, w()),
             Err(RegisterError::TooManyBinds)
         );
         assert_eq!(r.bound("acme"), 3);
+        let usage = r.usage();
+        assert_eq!(usage.len(), 1);
+        assert_eq!((usage[0].1, usage[0].2), ([1, 1, 1], 6));
         for _ in 0..4 {
             r.deliver("acme", DownCmd::Unbind).unwrap();
         }

@@ -6,6 +6,8 @@
 //! ends up owning it (the hold, an upstream session's pending map, the request path)
 //! answers through it; if it is dropped unanswered (a task ended early), its `Drop`
 //! answers with `ESME_RSYSERR` and counts the event, so a request can never hang.
+//! Each answer also counts the request's [`Outcome`] for its account, so per account the
+//! outcomes add up to the requests received.
 //!
 //! [`UpReply`] is the same for requests an SMSC sends (deliver_sm, data_sm): it answers
 //! on the upstream session, and its fallback is `ESME_RX_T_APPN` ("retry later"), so a
@@ -16,7 +18,9 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use bytes::Bytes;
 use smppguard_codec::{CommandId, CommandStatus, Header};
+use smppguard_metrics::{AccountMetrics, Outcome};
 use tokio::sync::mpsc::OwnedPermit;
+use tokio::time::Instant;
 
 use crate::framed::Outgoing;
 use crate::stats::{Stats, inc};
@@ -63,6 +67,10 @@ pub(crate) struct Reply {
     /// The request's header (command_id, the ESME's sequence number).
     request: Header,
     stats: Arc<Stats>,
+    /// The requesting account's metric handles.
+    account: Arc<AccountMetrics>,
+    /// When the request was admitted (latency is measured from here).
+    arrived: Instant,
     _slot: InFlight,
 }
 
@@ -71,14 +79,27 @@ impl Reply {
         permit: OwnedPermit<Outgoing>,
         request: Header,
         stats: Arc<Stats>,
+        account: Arc<AccountMetrics>,
         slot: InFlight,
     ) -> Reply {
         Reply {
             permit: Some(permit),
             request,
             stats,
+            account,
+            arrived: Instant::now(),
             _slot: slot,
         }
+    }
+
+    /// The requesting account's metric handles.
+    pub(crate) fn account(&self) -> &AccountMetrics {
+        &self.account
+    }
+
+    /// When the request was admitted.
+    pub(crate) fn arrived(&self) -> Instant {
+        self.arrived
     }
 
     /// The request's command_id.
@@ -91,8 +112,15 @@ impl Reply {
         self.request.sequence_number
     }
 
-    /// Relays a response frame from upstream under the ESME's sequence number.
+    /// Relays a response frame from upstream under the ESME's sequence number; the
+    /// outcome is the SMSC's: accepted, or an error status.
     pub(crate) fn relay(mut self, frame: Bytes) {
+        let ok = Header::parse(&frame).is_some_and(|h| h.command_status.is_ok());
+        self.account.outcome(if ok {
+            Outcome::Accepted
+        } else {
+            Outcome::SmscError
+        });
         if let Some(p) = self.permit.take() {
             let sequence_number = self.request.sequence_number;
             p.send(Outgoing::Relay {
@@ -102,13 +130,16 @@ impl Reply {
         }
     }
 
-    /// Answers with a header-only response carrying `status`.
-    pub(crate) fn status(mut self, status: CommandStatus) {
+    /// Answers with a header-only response carrying `status`, counted as `outcome`.
+    pub(crate) fn answer(mut self, outcome: Outcome, status: CommandStatus) {
+        self.account.outcome(outcome);
         self.send_status(status);
     }
 
-    /// Answers with a frame the proxy built (already carrying the ESME's sequence).
-    pub(crate) fn frame(mut self, frame: Bytes) {
+    /// Answers with a frame the proxy built (already carrying the ESME's sequence),
+    /// counted as `outcome`.
+    pub(crate) fn frame(mut self, outcome: Outcome, frame: Bytes) {
+        self.account.outcome(outcome);
         if let Some(p) = self.permit.take() {
             p.send(Outgoing::Frame(frame));
         }
@@ -130,6 +161,7 @@ impl Drop for Reply {
     fn drop(&mut self) {
         if self.permit.is_some() {
             inc(&self.stats.responses_fallback);
+            self.account.outcome(Outcome::Unanswered);
             tracing::error!(
                 command = %self.request.command_id,
                 "request dropped without an answer; answering ESME_RSYSERR"
@@ -237,22 +269,26 @@ mod tests {
         let window = Arc::new(AtomicU32::new(0));
         let total = Arc::new(AtomicI64::new(0));
         let stats = Arc::new(Stats::default());
+        let metrics = smppguard_metrics::Metrics::new(Default::default()).unwrap();
+        let acme = metrics.account("acme");
         let req = Header::new(CommandId::SUBMIT_SM, CommandStatus::ESME_ROK, 5);
         let a = Reply::new(
             tx.clone().reserve_owned().await.unwrap(),
             req,
             stats.clone(),
+            Arc::clone(&acme),
             slot(&window, &total),
         );
         let b = Reply::new(
             tx.clone().reserve_owned().await.unwrap(),
             req,
             stats.clone(),
+            Arc::clone(&acme),
             slot(&window, &total),
         );
         assert!(InFlight::try_acquire(&window, 2, &total).is_none());
         assert_eq!(total.load(Ordering::Relaxed), 2);
-        a.status(CommandStatus::ESME_RSUBMITFAIL);
+        a.answer(Outcome::Rejected, CommandStatus::ESME_RSUBMITFAIL);
         drop(b);
         assert_eq!(window.load(Ordering::Relaxed), 0);
         assert_eq!(total.load(Ordering::Relaxed), 0);
@@ -267,6 +303,14 @@ mod tests {
         };
         assert_eq!(h.command_status, CommandStatus::ESME_RSYSERR);
         assert_eq!(stats.snapshot().responses_fallback, 1);
+        assert_eq!(acme.outcome_count(Outcome::Rejected), 1);
+        assert_eq!(acme.outcome_count(Outcome::Unanswered), 1);
+        assert_eq!(
+            metrics
+                .global
+                .unintentional_drops(smppguard_metrics::DropReason::UnansweredRequest),
+            1
+        );
     }
 
     #[tokio::test]

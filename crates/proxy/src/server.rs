@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
+use smppguard_metrics::Metrics;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -103,6 +104,8 @@ pub(crate) struct Shared {
     pub(crate) hold: Hold,
     pub(crate) auth: Authenticator,
     pub(crate) stats: Arc<Stats>,
+    /// The Prometheus families and handles.
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) audit: AuditSink,
     pub(crate) filter: Filter,
     /// ESME requests admitted and not yet answered, proxy-wide.
@@ -141,6 +144,9 @@ pub enum StartError {
     /// The rule pack does not load or compile.
     #[error("rules: {0}")]
     Rules(String),
+    /// The metric families could not be registered.
+    #[error(transparent)]
+    Metrics(#[from] smppguard_metrics::MetricsError),
 }
 
 /// Why a reload was refused; the running configuration stays in force.
@@ -235,11 +241,12 @@ impl Proxy {
     ) -> Result<ProxyHandle, StartError> {
         let Config { fixed, dynamic } = config;
         let stats = Arc::new(Stats::default());
+        let metrics = crate::metrics::new_metrics()?;
         let mut pools = Vec::new();
         let mut pool_index = HashMap::new();
         let mut session_inputs = Vec::new();
         for (i, u) in fixed.upstreams.iter().enumerate() {
-            let (pool, inputs) = Pool::new(i, u);
+            let (pool, inputs) = Pool::new(i, u, metrics.upstream(&u.name));
             pool_index.insert(u.name.clone(), i);
             pools.push(Arc::new(pool));
             session_inputs.push(inputs);
@@ -278,6 +285,7 @@ impl Proxy {
             hold: Hold::new(fixed.hold.limits),
             auth: Authenticator::new(fixed.auth.clone()),
             stats,
+            metrics,
             audit,
             filter,
             outstanding: Arc::new(AtomicI64::new(0)),
@@ -287,6 +295,16 @@ impl Proxy {
             fixed,
         });
 
+        crate::metrics::install(&shared);
+        shared
+            .metrics
+            .filter
+            .set_ruleset_version(shared.filter.version().as_deref());
+        shared
+            .metrics
+            .global
+            .config_last_reload_success_timestamp_seconds
+            .set(unix_now());
         let mut sessions = Vec::new();
         for (i, inputs) in session_inputs.into_iter().enumerate() {
             let (Some(pool), Some(cfg)) = (shared.pools.get(i), shared.fixed.upstreams.get(i))
@@ -346,6 +364,11 @@ impl ProxyHandle {
         self.shared.stats.snapshot()
     }
 
+    /// The proxy's metrics: every family, for `/metrics` and for tests.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
+    }
+
     /// Per-upstream session status.
     pub fn upstreams(&self) -> Vec<UpstreamStatus> {
         self.shared
@@ -394,9 +417,14 @@ impl ProxyHandle {
     /// static sections are reported, not applied.
     pub async fn reload(&self, config: Config) -> Result<ReloadReport, ReloadError> {
         let result = self.try_reload(config).await;
+        let g = &self.shared.metrics.global;
+        g.config_last_reload_successful
+            .set(i64::from(result.is_ok()));
         match &result {
             Ok(report) => {
                 inc(&self.shared.stats.reloads_ok);
+                g.config_last_reload_success_timestamp_seconds
+                    .set(unix_now());
                 tracing::info!(
                     accounts = report.accounts,
                     routes = report.routes,
@@ -435,6 +463,11 @@ impl ProxyHandle {
         self.shared.filter.install(prepared);
         let old = self.shared.live.swap(Arc::new(live));
         let new = self.shared.live.load();
+        crate::metrics::configure_accounts(&self.shared.metrics, &new.config);
+        self.shared
+            .metrics
+            .filter
+            .set_ruleset_version(self.shared.filter.version().as_deref());
         let removed: Vec<Arc<str>> = old
             .config
             .accounts
@@ -477,6 +510,11 @@ impl ProxyHandle {
             Ok(config) => self.reload(config).await,
             Err(e) => {
                 inc(&self.shared.stats.reloads_failed);
+                self.shared
+                    .metrics
+                    .global
+                    .config_last_reload_successful
+                    .set(0);
                 tracing::error!(error = %e, "reload refused; the running configuration stays");
                 Err(ReloadError::Config(e))
             }
@@ -591,6 +629,13 @@ fn static_differences(old: &StaticConfig, new: &StaticConfig) -> Vec<&'static st
         out.push("audit");
     }
     out
+}
+
+/// Seconds since the Unix epoch, for timestamp gauges.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Polls `cond` until it holds or `end` passes; returns whether it held.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use smppguard_codec::{Body, COctetString, CommandStatus, Content, Pdu, SubmitSmResp};
+use smppguard_metrics::Outcome;
 use smppguard_text::{
     CompleteMessage, DecodeOptions, Incomplete, PartInput, PartKey, PushOutcome, RejectReason,
     SarInfo, decode_part,
@@ -35,7 +36,7 @@ pub(crate) fn handle_request(req: &Requester<'_>, frame: Bytes, reply: Reply) {
         Ok(p) => p,
         Err(e) => {
             inc(&shared.stats.requests_malformed);
-            reply.status(e.status());
+            reply.answer(Outcome::Invalid, e.status());
             return;
         }
     };
@@ -48,7 +49,7 @@ pub(crate) fn handle_request(req: &Requester<'_>, frame: Bytes, reply: Reply) {
             // replace_sm swaps the text of a pending message: scan the new text too.
             let route = match owner_route(req, r.message_id.as_ref()) {
                 Ok(route) => route,
-                Err(status) => return reply.status(status),
+                Err(status) => return reply.answer(Outcome::Invalid, status),
             };
             let req = Requester {
                 shared,
@@ -81,7 +82,7 @@ fn owner_route(req: &Requester<'_>, message_id: &[u8]) -> Result<Arc<[usize]>, C
 fn forward_owned(req: &Requester<'_>, message_id: &[u8], frame: Bytes, reply: Reply) {
     match owner_route(req, message_id) {
         Ok(route) => forward(req.shared, vec![Part { frame, reply }], req.account, route),
-        Err(status) => reply.status(status),
+        Err(status) => reply.answer(Outcome::Invalid, status),
     }
 }
 
@@ -94,7 +95,7 @@ fn forward(shared: &Shared, parts: Vec<Part>, account: &AccountConfig, route: Ar
     };
     if let Err(job) = dispatch(shared, job) {
         add(&shared.stats.requests_no_upstream, job.parts.len() as u64);
-        job.fail(shared.fixed.relay.no_upstream_status);
+        job.fail(Outcome::NoUpstream, shared.fixed.relay.no_upstream_status);
     }
 }
 
@@ -151,7 +152,9 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
             }
             PushOutcome::Refused { token, .. } => {
                 inc(&shared.stats.parts_refused);
-                token.reply.status(shared.fixed.relay.throttled_status);
+                token
+                    .reply
+                    .answer(Outcome::Throttled, shared.fixed.relay.throttled_status);
             }
             PushOutcome::Rejected { token, reason } => match reason {
                 RejectReason::NotConcatenated => single(
@@ -168,13 +171,17 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
                 // answered when its message is; this one may be retried.
                 RejectReason::Duplicate { .. } | RejectReason::TotalMismatch { .. } => {
                     inc(&shared.stats.parts_refused);
-                    token.reply.status(shared.fixed.relay.throttled_status);
+                    token
+                        .reply
+                        .answer(Outcome::Throttled, shared.fixed.relay.throttled_status);
                 }
                 // Different content for a part already held is how a split message would
                 // be swapped after inspection: refuse it outright.
                 RejectReason::ConflictingDuplicate { .. } => {
                     inc(&shared.stats.requests_blocked);
-                    token.reply.status(shared.fixed.relay.block_status);
+                    token
+                        .reply
+                        .answer(Outcome::Rejected, shared.fixed.relay.block_status);
                 }
             },
         }
@@ -280,8 +287,12 @@ fn single(
     text: &str,
     binary: Option<&[u8]>,
 ) {
+    let m = reply.account();
+    m.messages.inc();
+    m.message_parts.inc();
     let verdict = inspect(
         shared,
+        Some(m),
         &Message {
             account,
             source_addr: env.source,
@@ -317,10 +328,17 @@ fn act(
     destination: &str,
     text: &str,
 ) {
-    let status = match verdict.decision {
+    let (status, outcome) = match verdict.decision {
         Decision::Forward => return forward(shared, parts, account, route),
-        Decision::Block { status, .. } => Some(status),
-        Decision::Drop => None,
+        Decision::Block {
+            status,
+            quarantine: false,
+        } => (Some(status), Outcome::Rejected),
+        Decision::Block {
+            status,
+            quarantine: true,
+        } => (Some(status), Outcome::Quarantined),
+        Decision::Drop => (None, Outcome::Dropped),
     };
     add(&shared.stats.requests_blocked, parts.len() as u64);
     audit(
@@ -336,7 +354,7 @@ fn act(
     );
     for part in parts {
         match status {
-            Some(status) => part.reply.status(status),
+            Some(status) => part.reply.answer(outcome, status),
             None => answer_dropped(shared, part.reply),
         }
     }
@@ -349,15 +367,18 @@ fn answer_dropped(shared: &Shared, reply: Reply) {
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let id = COctetString::new(format!("sgd{n:013x}").into_bytes()).unwrap_or_default();
     let Some(resp_id) = reply.command_id().response_id() else {
-        return reply.status(CommandStatus::ESME_RSYSERR);
+        return reply.answer(Outcome::Dropped, CommandStatus::ESME_RSYSERR);
     };
     let body = match Body::header_only(resp_id) {
         Some(Body::SubmitSmResp(_)) => Body::SubmitSmResp(Some(SubmitSmResp::new(id))),
         Some(Body::DataSmResp(_)) => Body::DataSmResp(Some(SubmitSmResp::new(id))),
-        _ => return reply.status(CommandStatus::ESME_ROK),
+        _ => return reply.answer(Outcome::Dropped, CommandStatus::ESME_ROK),
     };
     let seq = reply.sequence_number();
-    reply.frame(Pdu::new(body, CommandStatus::ESME_ROK, seq).to_bytes());
+    reply.frame(
+        Outcome::Dropped,
+        Pdu::new(body, CommandStatus::ESME_ROK, seq).to_bytes(),
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -418,8 +439,12 @@ fn inspect_held(
     };
     let account = Arc::clone(&first.token.account);
     let route = Arc::clone(&first.token.route);
+    let m = first.token.reply.account();
+    m.messages.inc();
+    m.message_parts.inc_by(parts.len() as u64);
     let verdict = inspect(
         shared,
+        Some(m),
         &Message {
             account: &account,
             source_addr: &key.source_addr,
@@ -485,7 +510,9 @@ pub(crate) fn release_incomplete_as(
                 &verdict,
             );
             for p in inc_msg.parts {
-                p.token.reply.status(hold.incomplete_status);
+                p.token
+                    .reply
+                    .answer(Outcome::Incomplete, hold.incomplete_status);
             }
         }
         IncompleteAction::Forward => {

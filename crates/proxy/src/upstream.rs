@@ -18,6 +18,7 @@ use bytes::{Bytes, BytesMut};
 use smppguard_codec::{
     Bind, Body, COctetString, CommandId, CommandStatus, HEADER_LEN, Header, Pdu,
 };
+use smppguard_metrics::{MessageKind, Outcome, UpstreamMetrics};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -50,10 +51,10 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// Answers every part with `status`.
-    pub(crate) fn fail(self, status: CommandStatus) {
+    /// Answers every part with `status`, counted as `outcome`.
+    pub(crate) fn fail(self, outcome: Outcome, status: CommandStatus) {
         for p in self.parts {
-            p.reply.status(status);
+            p.reply.answer(outcome, status);
         }
     }
 }
@@ -74,6 +75,8 @@ pub(crate) struct Pool {
     pub(crate) index: usize,
     pub(crate) name: Arc<str>,
     pub(crate) sessions: Vec<Arc<SessionHandle>>,
+    /// The upstream's metric handles.
+    pub(crate) metrics: Arc<UpstreamMetrics>,
     next: AtomicUsize,
 }
 
@@ -85,7 +88,11 @@ pub(crate) struct SessionInputs {
 
 impl Pool {
     /// A pool of `cfg.sessions` handles and the inputs for their tasks.
-    pub(crate) fn new(index: usize, cfg: &UpstreamConfig) -> (Pool, Vec<SessionInputs>) {
+    pub(crate) fn new(
+        index: usize,
+        cfg: &UpstreamConfig,
+        metrics: Arc<UpstreamMetrics>,
+    ) -> (Pool, Vec<SessionInputs>) {
         let mut sessions = Vec::new();
         let mut inputs = Vec::new();
         for _ in 0..cfg.sessions {
@@ -104,6 +111,7 @@ impl Pool {
             index,
             name: Arc::from(cfg.name.as_str()),
             sessions,
+            metrics,
             next: AtomicUsize::new(0),
         };
         (pool, inputs)
@@ -181,6 +189,8 @@ enum End {
 struct Pending {
     reply: Reply,
     deadline: Instant,
+    /// When the request was written to the SMSC's queue.
+    sent: Instant,
     account: Arc<str>,
 }
 
@@ -207,6 +217,9 @@ pub(crate) async fn run_session(
                     .upstream_sessions_bound
                     .fetch_add(1, Ordering::Relaxed);
                 inc(&shared.stats.upstream_binds);
+                if let Some(p) = shared.pools.get(pool) {
+                    p.metrics.binds_ok.inc();
+                }
                 tracing::info!(upstream = %cfg.name, "bound to smsc");
                 let end = s.run(stream, &mut inputs).await;
                 handle.bound.store(false, Ordering::Release);
@@ -220,12 +233,18 @@ pub(crate) async fn run_session(
                     End::Shutdown => return,
                     End::Lost(why) => {
                         inc(&shared.stats.upstream_disconnects);
+                        if let Some(p) = shared.pools.get(pool) {
+                            p.metrics.disconnects.inc();
+                        }
                         tracing::warn!(upstream = %cfg.name, reason = why, "smsc session lost");
                     }
                 }
             }
             Err(e) => {
                 inc(&shared.stats.upstream_bind_failures);
+                if let Some(p) = shared.pools.get(pool) {
+                    p.metrics.binds_failed.inc();
+                }
                 tracing::warn!(upstream = %cfg.name, error = %e, "cannot bind to smsc");
                 redispatch_queued(&shared, pool, &mut inputs.submit_rx);
             }
@@ -256,7 +275,7 @@ fn redispatch_queued(shared: &Shared, pool: usize, rx: &mut mpsc::Receiver<Job>)
         if let Err(job) = dispatch_via(shared, job, order) {
             let n = job.parts.len();
             crate::stats::add(&shared.stats.requests_no_upstream, n as u64);
-            job.fail(shared.fixed.relay.no_upstream_status);
+            job.fail(Outcome::NoUpstream, shared.fixed.relay.no_upstream_status);
         }
     }
 }
@@ -550,8 +569,19 @@ impl<'a> Session<'a> {
     }
 
     fn send_job(&mut self, job: Job) -> Result<(), End> {
-        let deadline = Instant::now() + self.shared.fixed.relay.response_timeout;
+        let now = Instant::now();
+        let deadline = now + self.shared.fixed.relay.response_timeout;
+        let kind = if job.parts.len() > 1 {
+            MessageKind::Multipart
+        } else {
+            MessageKind::Single
+        };
+        let metrics = self.pool_metrics();
         for part in job.parts {
+            if let Some(m) = metrics {
+                m.added_latency(kind, now.saturating_duration_since(part.reply.arrived()));
+            }
+            part.reply.account().forwarded.inc();
             let seq = self.seq.next_seq();
             self.deadlines.push_back((deadline, seq));
             if let Some(old) = self.pending.insert(
@@ -559,11 +589,13 @@ impl<'a> Session<'a> {
                 Pending {
                     reply: part.reply,
                     deadline,
+                    sent: now,
                     account: Arc::clone(&job.account),
                 },
             ) {
                 // Only after 2^31 outstanding requests; answer rather than lose it.
-                old.reply.status(self.shared.fixed.relay.timeout_status);
+                old.reply
+                    .answer(Outcome::Timeout, self.shared.fixed.relay.timeout_status);
             }
             inc(&self.shared.stats.requests_forwarded);
             self.write(Outgoing::Relay {
@@ -588,7 +620,8 @@ impl<'a> Session<'a> {
                 && let Some(p) = self.pending.remove(&seq)
             {
                 inc(&self.shared.stats.responses_timed_out);
-                p.reply.status(self.shared.fixed.relay.timeout_status);
+                p.reply
+                    .answer(Outcome::Timeout, self.shared.fixed.relay.timeout_status);
             }
         }
         self.handle
@@ -599,15 +632,20 @@ impl<'a> Session<'a> {
     /// Answers every outstanding request with `status`.
     fn fail_all(&mut self, status: CommandStatus) {
         let n = self.pending.len() as u64;
+        let outcome = if status == self.shared.fixed.relay.upstream_lost_status {
+            Outcome::UpstreamLost
+        } else {
+            Outcome::Timeout
+        };
         if n > 0 {
-            if status == self.shared.fixed.relay.upstream_lost_status {
+            if outcome == Outcome::UpstreamLost {
                 crate::stats::add(&self.shared.stats.responses_upstream_lost, n);
             } else {
                 crate::stats::add(&self.shared.stats.responses_timed_out, n);
             }
         }
         for (_, p) in self.pending.drain() {
-            p.reply.status(status);
+            p.reply.answer(outcome, status);
         }
         self.deadlines.clear();
         self.handle.pending.store(0, Ordering::Relaxed);
@@ -661,6 +699,9 @@ impl<'a> Session<'a> {
         }
         let Some(p) = self.pending.remove(&h.sequence_number) else {
             inc(&self.shared.stats.responses_unmatched);
+            if let Some(m) = self.pool_metrics() {
+                m.responses_unmatched.inc();
+            }
             return Ok(());
         };
         let expected = p.reply.command_id().response_id();
@@ -676,13 +717,17 @@ impl<'a> Session<'a> {
                 h.command_status
             };
             inc(&self.shared.stats.responses_relayed);
-            p.reply.status(status);
+            self.observe_response(&p);
+            p.reply.answer(Outcome::SmscError, status);
             return Ok(());
         }
         if Some(h.command_id) != expected {
             // A response of the wrong type for this sequence: not ours to relay. The
             // request is put back to be answered by its deadline.
             inc(&self.shared.stats.responses_unmatched);
+            if let Some(m) = self.pool_metrics() {
+                m.responses_unmatched.inc();
+            }
             self.pending.insert(h.sequence_number, p);
             return Ok(());
         }
@@ -704,8 +749,26 @@ impl<'a> Session<'a> {
             );
         }
         inc(&self.shared.stats.responses_relayed);
+        self.observe_response(&p);
         p.reply.relay(frame);
         Ok(())
+    }
+
+    /// This session's upstream metric handles.
+    fn pool_metrics(&self) -> Option<&'a UpstreamMetrics> {
+        let shared: &'a Arc<Shared> = self.shared;
+        shared.pools.get(self.pool).map(|p| &*p.metrics)
+    }
+
+    /// Records the SMSC's response time and the end-to-end time of a request.
+    fn observe_response(&self, p: &Pending) {
+        if let Some(m) = self.pool_metrics() {
+            let now = Instant::now();
+            m.response_time
+                .observe_duration(now.saturating_duration_since(p.sent));
+            m.end_to_end
+                .observe_duration(now.saturating_duration_since(p.reply.arrived()));
+        }
     }
 
     /// A deliver_sm or data_sm from the SMSC: route it to an ESME session, or answer it
