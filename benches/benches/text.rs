@@ -4,11 +4,16 @@
 //! UCS-2 Chinese message and a 160-character GSM 7-bit message, neither of which triggers
 //! an exotic normalization step. `general_path` shows the cost when one does.
 //!
+//! Each case runs twice: `text/…` measures wall time, `text-cpu/…` the benchmark thread's
+//! CPU time, which stays meaningful when other processes share the cores.
+//!
 //! Run: `cargo bench -p smppguard-benches --bench text`
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use cpu_time::ThreadTime;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smppguard_text::{
     DecodeOptions, DecodedPart, MatchText, NormalizeOptions, Normalizer, PartInput,
@@ -41,7 +46,49 @@ fn gsm7(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
+/// CPU time of the benchmark thread, in nanoseconds.
+struct ThreadCpu;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = Option<ThreadTime>;
+    type Value = u64;
+
+    fn start(&self) -> Self::Intermediate {
+        ThreadTime::try_now().ok()
+    }
+
+    fn end(&self, start: Self::Intermediate) -> u64 {
+        start
+            .and_then(|t| t.try_elapsed().ok())
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a.saturating_add(*b)
+    }
+
+    fn zero(&self) -> u64 {
+        0
+    }
+
+    fn to_f64(&self, value: &u64) -> f64 {
+        *value as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WallTime.formatter()
+    }
+}
+
+fn bench_wall(c: &mut Criterion) {
+    bench(c, "text");
+}
+
+fn bench_cpu(c: &mut Criterion<ThreadCpu>) {
+    bench(c, "text-cpu");
+}
+
+fn bench<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     let opts = DecodeOptions::default();
     let normalizer = Normalizer::new(NormalizeOptions::default());
     let zh = ucs2(ZH);
@@ -53,10 +100,10 @@ fn bench(c: &mut Criterion) {
         ("general_path", 8, &exotic),
     ];
 
-    let mut g = c.benchmark_group("text");
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(3));
+    g.measurement_time(Duration::from_secs(2));
     g.sample_size(30);
     for (name, data_coding, sm) in cases {
         let input = PartInput {
@@ -91,5 +138,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+criterion_group!(wall, bench_wall);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = bench_cpu
+}
+criterion_main!(wall, cpu);

@@ -83,6 +83,15 @@ const fn default_ascii() -> [u8; 128] {
 /// Decodes unpacked septets of the default table that all stand for ASCII characters in
 /// one pass; `false` (with `out` unchanged) when any does not.
 pub(crate) fn decode_ascii_septets(septets: &[u8], out: &mut String) -> bool {
+    // Most text uses only septets that equal their ASCII character: copy those as they are.
+    if septets
+        .iter()
+        .all(|&s| DEFAULT_ASCII.get(usize::from(s)) == Some(&s))
+        && let Ok(text) = std::str::from_utf8(septets)
+    {
+        out.push_str(text);
+        return true;
+    }
     let mut ascii = true;
     let mapped = septets.iter().map(|&s| {
         let a = DEFAULT_ASCII.get(usize::from(s)).copied().unwrap_or(0);

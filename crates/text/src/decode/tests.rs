@@ -41,6 +41,21 @@ fn gsm7_default_table_matches_the_specification() {
 }
 
 #[test]
+fn gsm7_septets_equal_to_ascii_match_the_table() {
+    // The copy-as-is shortcut must agree with the table for every septet it accepts.
+    let mut same = 0;
+    for septet in 0u8..128 {
+        let text = dec(0, 0, &[septet]).text;
+        if text == char::from(septet).to_string() {
+            same += 1;
+        }
+    }
+    // LF, CR, space to `#`, `%` to `?`, `A`-`Z`, `a`-`z`.
+    assert_eq!(same, 2 + 4 + 27 + 26 + 26);
+    assert_eq!(dec(0, 0, b"Hello, World 123?").text, "Hello, World 123?");
+}
+
+#[test]
 fn gsm7_extension_table() {
     let d = dec(
         0,

@@ -47,7 +47,13 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
             search = search.max(end);
         }
     }
-    if o.extract_phones && text.iter().filter(|b| b.is_ascii_digit()).count() >= 7 {
+    if o.extract_phones
+        && text
+            .iter()
+            .map(|&b| usize::from(b.wrapping_sub(b'0') < 10))
+            .sum::<usize>()
+            >= 7
+    {
         let mut i = 0;
         while i < text.len() {
             let inside_url = urls.iter().any(|u| u.match_range.contains(&i));

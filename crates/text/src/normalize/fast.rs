@@ -65,26 +65,16 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
         let Some(c) = input.get(i..).and_then(|rest| rest.chars().next()) else {
             return false;
         };
-        let src = offset(i);
-        let len = c.len_utf8();
-        i += len;
         if is_han(c) {
-            let m = if o.traditional_to_simplified {
-                t2s(c).unwrap_or(c)
-            } else {
-                c
-            };
-            if m.len_utf8() == len {
-                out.text.push(m);
-            } else {
-                end_same(out, &mut same, src);
-                out.push_mapped(m, src, src.saturating_add(len as u32));
-            }
-            if !watch.han(m) {
-                return false;
+            match han_run(o, input, i, out, &mut watch) {
+                Some(end) => i = end,
+                None => return false,
             }
             continue;
         }
+        let src = offset(i);
+        let len = c.len_utf8();
+        i += len;
         let m = if o.nfkc && ('\u{FF01}'..='\u{FF5E}').contains(&c) {
             // Fullwidth ASCII: NFKC gives the ASCII character 0xFEE0 below.
             let Some(a) = char::from_u32(u32::from(c) - 0xFEE0) else {
@@ -118,6 +108,46 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
     watch.finish()
 }
 
+/// Copies the run of Han characters starting at `start`, folding Traditional to
+/// Simplified, and feeds it to `watch` as one piece. Returns the end of the run, or `None`
+/// when the general path must run.
+fn han_run(
+    o: &NormalizeOptions,
+    input: &str,
+    start: usize,
+    out: &mut MatchText,
+    watch: &mut Watch,
+) -> Option<usize> {
+    let rest = input.get(start..)?;
+    watch.han_run_start();
+    let mut copy_from = start;
+    let mut end = start;
+    let mut count = 0u32;
+    for (off, c) in rest.char_indices() {
+        if !is_han(c) {
+            break;
+        }
+        let pos = start + off;
+        let len = c.len_utf8();
+        watch.numeral(cn_numeral(c).is_some());
+        if o.traditional_to_simplified
+            && let Some(m) = t2s(c)
+        {
+            if m.len_utf8() != len {
+                return None;
+            }
+            out.text.push_str(input.get(copy_from..pos)?);
+            out.text.push(m);
+            copy_from = pos + len;
+        }
+        end = pos + len;
+        count += 1;
+    }
+    out.text.push_str(input.get(copy_from..end)?);
+    watch.han_run_end(count);
+    (!watch.hit).then_some(end)
+}
+
 /// The fast path for ASCII text (most GSM 7-bit messages): copy, lower-case in place, then
 /// one pass over the bytes watching for what a contextual step could change. The same
 /// checks as [`Watch`], specialised to bytes.
@@ -136,138 +166,112 @@ fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
     }
     let t = out.text.as_bytes();
     let deob = o.deobfuscate_urls;
-    let mut tok: Option<usize> = None;
-    let (mut letters, mut digits, mut has01) = (0u32, 0u32, false);
-    let (mut last_single, mut seps_after, mut chain, mut pending) = (false, 0u32, 0u32, 0u32);
-    let mut window = 0u32;
+    let (mut last_single, mut seps_after, mut chain) = (false, 0u32, 0u32);
     let mut dot = DotState::Idle;
     let mut dot_after_www = false;
-    let mut label = false;
+    // The last token, as (start, end).
+    let mut last_tok = (0usize, 0usize);
     let mut prev = 0u8;
-    let hxxp = u32::from_be_bytes(*b"hxxp");
-    let space_dot = u32::from_be_bytes(*b" dot");
-    // Ends the token that started at `start` and ends before `end`; `true` on a trigger.
-    let end_token = |start: usize,
-                     end: usize,
-                     letters: u32,
-                     digits: u32,
-                     has01: bool,
-                     label: bool,
-                     pending: u32,
-                     chain: &mut u32,
-                     last_single: &mut bool|
-     -> bool {
-        let len = end - start;
-        let mut hit = false;
-        if len == 1 {
-            *chain = pending + 1;
-            hit |= o.collapse_separators && *chain >= 3;
-        } else {
-            *chain = 0;
-        }
-        *last_single = len == 1;
-        hit |= o.confusables && letters >= 3 && digits == 1 && has01;
-        hit |= o.leet && letters >= 1 && digits >= 1;
-        hit |= label && t.get(start..end).is_some_and(is_tld_bytes);
-        hit
-    };
-    for (i, &b) in t.iter().enumerate() {
-        let l = b.to_ascii_lowercase();
+    let mut i = 0;
+    while let Some(&b) = t.get(i) {
         if b.is_ascii_alphanumeric() {
-            if tok.is_none() {
-                tok = Some(i);
-                letters = 0;
-                digits = 0;
-                has01 = false;
-                pending = if last_single && (1..=2).contains(&seps_after) {
-                    chain
-                } else {
-                    0
-                };
-                if deob {
-                    if matches!(prev, b'[' | b'(' | b'{' | b'<') && l == b'd' {
+            // One token: count its digits in a tight loop, then judge it as a whole.
+            let start = i;
+            let (mut digits, mut has01) = (0u32, false);
+            while let Some(&c) = t.get(i) {
+                if !c.is_ascii_alphanumeric() {
+                    break;
+                }
+                if c.is_ascii_digit() {
+                    digits += 1;
+                    has01 |= c <= b'1';
+                }
+                i += 1;
+            }
+            let Some(token) = t.get(start..i) else {
+                return false;
+            };
+            let len = i - start;
+            let letters = len as u32 - digits;
+            let mut label = false;
+            if deob {
+                // `(dot`, ` dot`, `hxxp` (wholly inside one token), a label after `. `.
+                let starts_dot = token
+                    .get(..3)
+                    .is_some_and(|d| d.eq_ignore_ascii_case(b"dot"));
+                let lower_first = b.to_ascii_lowercase();
+                if (matches!(prev, b'[' | b'(' | b'{' | b'<') && lower_first == b'd')
+                    || (prev == b' ' && starts_dot)
+                    || (len >= 4 && token.windows(4).any(is_hxxp))
+                {
+                    return false;
+                }
+                if dot == DotState::DotSpace {
+                    if dot_after_www {
                         return false;
                     }
-                    if dot == DotState::DotSpace {
-                        if dot_after_www {
-                            return false;
-                        }
-                        label = true;
-                    }
-                    dot = DotState::Idle;
+                    label = true;
                 }
+                dot = DotState::Idle;
             }
-            if b.is_ascii_digit() {
-                digits += 1;
-                has01 |= b == b'0' || b == b'1';
+            let pending = if last_single && (1..=2).contains(&seps_after) {
+                chain
             } else {
-                letters += 1;
-            }
-        } else {
-            let www =
-                tok.is_some_and(|s| t.get(s..i).is_some_and(|w| w.eq_ignore_ascii_case(b"www")));
-            if let Some(start) = tok.take() {
-                if end_token(
-                    start,
-                    i,
-                    letters,
-                    digits,
-                    has01,
-                    label,
-                    pending,
-                    &mut chain,
-                    &mut last_single,
-                ) {
+                0
+            };
+            if len == 1 {
+                chain = pending + 1;
+                if o.collapse_separators && chain >= 3 {
                     return false;
                 }
-                label = false;
-                seps_after = 0;
+            } else {
+                chain = 0;
             }
-            seps_after += 1;
-            if deob {
-                if matches!(prev, b'[' | b'(' | b'{' | b'<') && matches!(l, b'.' | b' ' | b':') {
-                    return false;
-                }
-                if prev == b' ' && l == b'.' {
-                    return false;
-                }
-                dot = match (dot, l) {
-                    (_, b'.') => {
-                        dot_after_www = www;
-                        DotState::Dot
-                    }
-                    (DotState::Dot | DotState::DotSpace, b' ') => DotState::DotSpace,
-                    _ => DotState::Idle,
-                };
-            }
-            if o.leet && (b == b'@' || b == b'$') {
+            last_single = len == 1;
+            seps_after = 0;
+            if (o.confusables && letters >= 3 && digits == 1 && has01)
+                || (o.leet && letters >= 1 && digits >= 1)
+                || (label && is_tld_bytes(token))
+            {
                 return false;
             }
+            last_tok = (start, i);
+            prev = token.last().map_or(0, u8::to_ascii_lowercase);
+            continue;
         }
+        seps_after += 1;
+        let l = b.to_ascii_lowercase();
         if deob {
-            window = (window << 8) | u32::from(l);
-            if window == hxxp || window == space_dot {
+            if matches!(prev, b'[' | b'(' | b'{' | b'<') && matches!(l, b'.' | b' ' | b':') {
                 return false;
             }
+            if prev == b' ' && l == b'.' {
+                return false;
+            }
+            dot = match (dot, l) {
+                (_, b'.') => {
+                    dot_after_www = last_tok.1 == i
+                        && t.get(last_tok.0..last_tok.1)
+                            .is_some_and(|w| w.eq_ignore_ascii_case(b"www"));
+                    DotState::Dot
+                }
+                (DotState::Dot | DotState::DotSpace, b' ') => DotState::DotSpace,
+                _ => DotState::Idle,
+            };
+        }
+        if o.leet && (b == b'@' || b == b'$') {
+            return false;
         }
         prev = l;
-    }
-    if let Some(start) = tok
-        && end_token(
-            start,
-            t.len(),
-            letters,
-            digits,
-            has01,
-            label,
-            pending,
-            &mut chain,
-            &mut last_single,
-        )
-    {
-        return false;
+        i += 1;
     }
     true
+}
+
+/// Whether four ASCII letters or digits spell `hxxp` in any case (`| 0x20` lower-cases
+/// letters and leaves digits alone).
+fn is_hxxp(w: &[u8]) -> bool {
+    matches!(w, &[h, x1, x2, p] if h | 0x20 == b'h' && x1 | 0x20 == b'x' && x2 | 0x20 == b'x' && p | 0x20 == b'p')
 }
 
 /// Closes the current length-for-length stretch at decoded offset `src_end`.
@@ -642,16 +646,10 @@ impl Watch {
         !self.hit
     }
 
-    /// Feeds one Han character: the same as [`Watch::feed`], without classifying it.
-    fn han(&mut self, c: char) -> bool {
-        if cn_numeral(c).is_some() {
-            self.num_len += 1;
-            self.num_cn = true;
-        } else if self.num_len > 0 {
-            self.end_numerals();
-        }
+    /// Starts a run of Han characters: what feeding its first character changes before
+    /// the character-specific numeral check.
+    fn han_run_start(&mut self) {
         if self.deobfuscate {
-            self.window = (self.window << 8) | 0x80;
             if self.in_label {
                 self.end_label();
             }
@@ -664,7 +662,6 @@ impl Watch {
                 0
             };
         }
-        self.word_len += 1;
         self.end_token();
         if let Some((k, punct)) = self.han_gap
             && self.collapse
@@ -673,8 +670,27 @@ impl Watch {
         {
             self.hit = true;
         }
+    }
+
+    /// One character of a digit run, or the end of one.
+    fn numeral(&mut self, cn: bool) {
+        if cn {
+            self.num_len += 1;
+            self.num_cn = true;
+        } else if self.num_len > 0 {
+            self.end_numerals();
+        }
+    }
+
+    /// Ends a run of `count` Han characters.
+    fn han_run_end(&mut self, count: u32) {
+        if self.deobfuscate {
+            for _ in 0..count.min(4) {
+                self.window = (self.window << 8) | 0x80;
+            }
+        }
+        self.word_len += count;
         self.han_gap = Some((0, false));
-        !self.hit
     }
 
     /// Feeds one ASCII character that is not a letter or digit: always a separator.
