@@ -1,7 +1,7 @@
 //! Raw decode: any bytes, as a frame and with `command_length` patched to the frame
 //! length (so the body parsers, not the length check, see most inputs). Decoding must
-//! never panic; an accepted frame must re-encode byte-exact; an error must point inside
-//! the frame and answer consistently.
+//! never panic; the owned and borrowed decoders must agree; an accepted frame must
+//! re-encode byte-exact; an error must point inside the frame and answer consistently.
 #![no_main]
 
 use bytes::Bytes;
@@ -11,7 +11,14 @@ use smppguard_codec::{Pdu, check, peek_header};
 fn decode_one(frame: Bytes) {
     let _ = check(&frame, u32::MAX);
     let _ = peek_header(&frame);
-    match Pdu::decode(frame.clone()) {
+    let view = Pdu::decode_view(&frame);
+    let owned = Pdu::decode(frame.clone());
+    assert_eq!(
+        view.as_ref().map(Pdu::to_bytes).map_err(|e| *e),
+        owned.as_ref().map(Pdu::to_bytes).map_err(|e| *e),
+        "owned and borrowed decoders disagree"
+    );
+    match owned {
         Ok(pdu) => {
             assert_eq!(pdu.to_bytes(), frame, "accepted frame must re-encode byte-exact");
             let _ = pdu.body.content();

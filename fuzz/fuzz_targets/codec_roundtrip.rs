@@ -12,6 +12,8 @@ fuzz_target!(|pdu: Pdu| {
         Ok(decoded) => {
             assert_eq!(decoded, pdu);
             assert_eq!(decoded.to_bytes(), bytes);
+            let view = Pdu::decode_view(&bytes).expect("view decodes what the owned decoder does");
+            assert_eq!(view.to_bytes(), bytes);
         }
         Err(err) => panic!("generated {} does not decode: {err}", pdu.body.name()),
     }

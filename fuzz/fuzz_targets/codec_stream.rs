@@ -57,6 +57,6 @@ fuzz_target!(|data: &[u8]| {
     let consumed: usize = whole.0.iter().map(Bytes::len).sum();
     assert_eq!(whole.0.concat(), stream[..consumed]);
     for frame in whole.0 {
-        let _ = Pdu::decode(frame);
+        assert_eq!(Pdu::decode_view(&frame).err(), Pdu::decode(frame).err());
     }
 });

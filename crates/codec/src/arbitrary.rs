@@ -12,7 +12,7 @@ use crate::{
     types::MAX_SHORT_MESSAGE_LEN,
 };
 
-impl<'a, const MAX: usize> Arbitrary<'a> for COctetString<MAX> {
+impl<'a, const MAX: usize, B: From<Bytes> + AsRef<[u8]>> Arbitrary<'a> for COctetString<MAX, B> {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let len = u.int_in_range(0..=MAX.saturating_sub(1))?;
         let mut value = u.bytes(len.min(u.len()))?.to_vec();
@@ -21,15 +21,15 @@ impl<'a, const MAX: usize> Arbitrary<'a> for COctetString<MAX> {
                 *b = b'0';
             }
         }
-        Ok(COctetString::from_wire(Bytes::from(value)))
+        Ok(COctetString::from_wire(B::from(Bytes::from(value))))
     }
 }
 
-impl<'a> Arbitrary<'a> for Timestamp {
+impl<'a, B: From<Bytes> + AsRef<[u8]>> Arbitrary<'a> for Timestamp<B> {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let two = |n: u8| [b'0' + n / 10, b'0' + n % 10];
         let text = match u.int_in_range(0u8..=2)? {
-            0 => return Ok(Timestamp::empty()),
+            0 => return Ok(Timestamp::from_wire(B::from(Bytes::new()))),
             1 => {
                 let mut t = Vec::with_capacity(16);
                 t.extend(two(u.int_in_range(0..=99)?));
@@ -52,15 +52,17 @@ impl<'a> Arbitrary<'a> for Timestamp {
                 t
             }
         };
-        Ok(Timestamp::from_wire(Bytes::from(text)))
+        Ok(Timestamp::from_wire(B::from(Bytes::from(text))))
     }
 }
 
-impl<'a> Arbitrary<'a> for ShortMessage {
+impl<'a, B: From<Bytes> + AsRef<[u8]>> Arbitrary<'a> for ShortMessage<B> {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let len = u.int_in_range(0..=MAX_SHORT_MESSAGE_LEN)?;
         let value = u.bytes(len.min(u.len()))?;
-        Ok(ShortMessage::from_wire(Bytes::copy_from_slice(value)))
+        Ok(ShortMessage::from_wire(B::from(Bytes::copy_from_slice(
+            value,
+        ))))
     }
 }
 
@@ -70,7 +72,7 @@ const INTERESTING_TAGS: &[u16] = &[
     0x0381, 0x001D, 0x0010, 0x1204, 0x130C, 0x1400,
 ];
 
-impl<'a> Arbitrary<'a> for Tlvs {
+impl<'a, B: From<Bytes> + AsRef<[u8]>> Arbitrary<'a> for Tlvs<B> {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let mut tlvs = Tlvs::new();
         for _ in 0..u.int_in_range(0u8..=6)? {
@@ -89,11 +91,11 @@ impl<'a> Arbitrary<'a> for Tlvs {
             // refused by `push`; skipping it keeps the list valid.
             let _ = tlvs.push(tag, value);
         }
-        Ok(tlvs)
+        Ok(Tlvs::from_wire(B::from(tlvs.bytes().clone())))
     }
 }
 
-impl<'a> Arbitrary<'a> for DestAddresses {
+impl<'a, B: From<Bytes> + AsRef<[u8]>> Arbitrary<'a> for DestAddresses<B> {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let n = u.int_in_range(1u8..=8)?;
         let mut dests = Vec::with_capacity(usize::from(n));
@@ -104,7 +106,7 @@ impl<'a> Arbitrary<'a> for DestAddresses {
     }
 }
 
-impl<'a> Arbitrary<'a> for UnsuccessSmes {
+impl<'a, B: From<Bytes> + AsRef<[u8]>> Arbitrary<'a> for UnsuccessSmes<B> {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let n = u.int_in_range(0u8..=8)?;
         let mut entries = Vec::with_capacity(usize::from(n));

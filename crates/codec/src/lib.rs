@@ -67,10 +67,11 @@ pub use error::{DecodeError, DecodeErrorKind, FieldError};
 pub use frame::{DEFAULT_MAX_COMMAND_LENGTH, FrameError, FrameErrorKind, Framer, check};
 pub use header::{HEADER_LEN, Header, peek_header, rewrite_sequence_number, set_sequence_number};
 pub use pdu::{
-    AlertNotification, Bind, BindResp, Body, BroadcastSm, BroadcastSmResp, CancelBroadcastSm,
-    CancelSm, Content, DataSm, DataSmResp, DeliverSm, DeliverSmResp, DestAddress, DestAddresses,
-    MessageIdResp, Outbind, Pdu, QueryBroadcastSm, QueryBroadcastSmResp, QuerySm, QuerySmResp,
-    ReplaceSm, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp, UnsuccessSme, UnsuccessSmes,
+    AlertNotification, Bind, BindResp, Body, BodyView, BroadcastSm, BroadcastSmResp,
+    CancelBroadcastSm, CancelSm, Content, DataSm, DataSmResp, DeliverSm, DeliverSmResp,
+    DestAddress, DestAddresses, MessageIdResp, Outbind, Pdu, PduView, QueryBroadcastSm,
+    QueryBroadcastSmResp, QuerySm, QuerySmResp, ReplaceSm, SubmitMulti, SubmitMultiResp, SubmitSm,
+    SubmitSmResp, UnsuccessSme, UnsuccessSmes,
 };
 pub use tlv::{MessageState, NetworkErrorCode, Tlv, TlvIter, TlvTag, Tlvs};
 pub use types::{COctetString, MAX_SHORT_MESSAGE_LEN, ShortMessage, Timestamp};

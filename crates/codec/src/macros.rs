@@ -47,14 +47,40 @@ macro_rules! wire_codes {
     };
 }
 
-/// Read accessors shared by the field newtypes over [`bytes::Bytes`].
+/// Read accessors shared by the field newtypes over a byte backing `B`.
 macro_rules! bytes_accessors {
     ($what:literal) => {
         #[doc = concat!("The ", $what, ".")]
         pub fn as_bytes(&self) -> &[u8] {
+            self.0.as_ref()
+        }
+
+        /// The backing handle: a [`Bytes`] sharing the frame's buffer, or a borrowed
+        /// slice of it in a view.
+        pub fn inner(&self) -> &B {
             &self.0
         }
 
+        /// Unwraps the backing handle.
+        pub fn into_inner(self) -> B {
+            self.0
+        }
+
+        /// Length in bytes (on the wire, without the C-string terminator).
+        pub fn len(&self) -> usize {
+            self.0.as_ref().len()
+        }
+
+        /// Whether the value is empty.
+        pub fn is_empty(&self) -> bool {
+            self.0.as_ref().is_empty()
+        }
+    };
+}
+
+/// The [`Bytes`]-specific accessors of the owned field newtypes.
+macro_rules! bytes_handles {
+    ($what:literal) => {
         #[doc = concat!("The ", $what, " as a shared [`Bytes`] handle (no copy).")]
         pub fn bytes(&self) -> &Bytes {
             &self.0
@@ -64,19 +90,7 @@ macro_rules! bytes_accessors {
         pub fn into_bytes(self) -> Bytes {
             self.0
         }
-
-        /// Length in bytes (on the wire, without the C-string terminator).
-        pub fn len(&self) -> usize {
-            self.0.len()
-        }
-
-        /// Whether the value is empty.
-        pub fn is_empty(&self) -> bool {
-            self.0.is_empty()
-        }
     };
 }
 
-pub(crate) use bytes_accessors;
-
-pub(crate) use wire_codes;
+pub(crate) use {bytes_accessors, bytes_handles, wire_codes};

@@ -2,12 +2,11 @@
 //! [`DecodeError`](crate::DecodeError).
 //!
 //! Parsers take the remaining input as `&[u8]` and return typed values whose bytes are
-//! handles into the frame (`Bytes::slice_ref`, one reference-count increment, no copy;
-//! empty fields cost nothing). A failure records what went wrong, the field's spec
+//! taken from the frame through its [`Backing`]: a `Bytes` handle (one reference-count
+//! increment, no copy; empty fields cost nothing) or the borrowed slice itself. A failure records what went wrong, the field's spec
 //! name, the status to answer with, and how many input bytes remained where the
 //! field started, from which the decoder computes the offset in the PDU.
 
-use bytes::Bytes;
 use nom::{
     IResult, Parser,
     bytes::complete::take,
@@ -18,7 +17,7 @@ use nom::{
 
 use crate::{
     COctetString, CommandStatus, DecodeErrorKind, ShortMessage, Timestamp, TlvTag, Tlvs,
-    types::{TIME_LEN, is_valid_time},
+    types::{Backing, TIME_LEN, is_valid_time},
 };
 
 /// Why and where a parser stopped.
@@ -129,12 +128,12 @@ fn unterminated<'a, O>(
 
 /// A C-octet string of at most `MAX` bytes, NUL included. No NUL within `MAX` bytes
 /// answers with the field's `status` (`ESME_RINVSRCADR`, `ESME_RINVSYSID`, ...).
-pub(crate) fn cstr<'a, const MAX: usize>(
-    frame: &Bytes,
+pub(crate) fn cstr<'a, const MAX: usize, B: Backing<'a>>(
+    frame: &B,
     input: &'a [u8],
     field: &'static str,
     status: CommandStatus,
-) -> PResult<'a, COctetString<MAX>> {
+) -> PResult<'a, COctetString<MAX, B>> {
     let Some(len) = nul_within(input, MAX) else {
         let max = u16::try_from(MAX).unwrap_or(u16::MAX);
         let kind = DecodeErrorKind::MissingNul { max };
@@ -142,17 +141,17 @@ pub(crate) fn cstr<'a, const MAX: usize>(
     };
     let (rest, value) = take(len)(input)?;
     let (rest, _nul) = take(1usize)(rest)?;
-    Ok((rest, COctetString::from_wire(frame.slice_ref(value))))
+    Ok((rest, COctetString::from_wire(B::sub(frame, value))))
 }
 
 /// An address with its type of number and numbering plan.
-pub(crate) type Addr<const N: usize> = (u8, u8, COctetString<N>);
+pub(crate) type Addr<const N: usize, B> = (u8, u8, COctetString<N, B>);
 
 /// `source_addr_ton`, `source_addr_npi`, `source_addr`.
-pub(crate) fn source_addr<'a, const N: usize>(
-    frame: &Bytes,
+pub(crate) fn source_addr<'a, const N: usize, B: Backing<'a>>(
+    frame: &B,
     input: &'a [u8],
-) -> PResult<'a, Addr<N>> {
+) -> PResult<'a, Addr<N, B>> {
     let (i, ton) = int8(input, "source_addr_ton")?;
     let (i, npi) = int8(i, "source_addr_npi")?;
     let (i, addr) = cstr(frame, i, "source_addr", CommandStatus::ESME_RINVSRCADR)?;
@@ -160,10 +159,10 @@ pub(crate) fn source_addr<'a, const N: usize>(
 }
 
 /// `dest_addr_ton`, `dest_addr_npi`, `destination_addr`.
-pub(crate) fn dest_addr<'a, const N: usize>(
-    frame: &Bytes,
+pub(crate) fn dest_addr<'a, const N: usize, B: Backing<'a>>(
+    frame: &B,
     input: &'a [u8],
-) -> PResult<'a, Addr<N>> {
+) -> PResult<'a, Addr<N, B>> {
     let (i, ton) = int8(input, "dest_addr_ton")?;
     let (i, npi) = int8(i, "dest_addr_npi")?;
     let (i, addr) = cstr(frame, i, "destination_addr", CommandStatus::ESME_RINVDSTADR)?;
@@ -172,12 +171,12 @@ pub(crate) fn dest_addr<'a, const N: usize>(
 
 /// An SMPP time: a lone NUL or 16 valid characters and a NUL. Wrong content answers
 /// with `status` (`ESME_RINVSCHED`, `ESME_RINVEXPIRY`).
-pub(crate) fn time<'a>(
-    frame: &Bytes,
+pub(crate) fn time<'a, B: Backing<'a>>(
+    frame: &B,
     input: &'a [u8],
     field: &'static str,
     status: CommandStatus,
-) -> PResult<'a, Timestamp> {
+) -> PResult<'a, Timestamp<B>> {
     let max = TIME_LEN + 1;
     let value = match nul_within(input, max) {
         Some(len) => input.get(..len).unwrap_or_default(),
@@ -188,11 +187,14 @@ pub(crate) fn time<'a>(
     }
     let (rest, value) = take(value.len())(input)?;
     let (rest, _nul) = take(1usize)(rest)?;
-    Ok((rest, Timestamp::from_wire(frame.slice_ref(value))))
+    Ok((rest, Timestamp::from_wire(B::sub(frame, value))))
 }
 
 /// `sm_length` and `short_message`.
-pub(crate) fn short_message<'a>(frame: &Bytes, input: &'a [u8]) -> PResult<'a, ShortMessage> {
+pub(crate) fn short_message<'a, B: Backing<'a>>(
+    frame: &B,
+    input: &'a [u8],
+) -> PResult<'a, ShortMessage<B>> {
     if input.is_empty() {
         return fail(
             input,
@@ -202,7 +204,7 @@ pub(crate) fn short_message<'a>(frame: &Bytes, input: &'a [u8]) -> PResult<'a, S
         );
     }
     match length_data(be_u8::<&[u8], Fail>).parse(input) {
-        Ok((rest, value)) => Ok((rest, ShortMessage::from_wire(frame.slice_ref(value)))),
+        Ok((rest, value)) => Ok((rest, ShortMessage::from_wire(B::sub(frame, value)))),
         Err(_) => fail(
             input,
             DecodeErrorKind::SmLengthOverrun,
@@ -214,7 +216,7 @@ pub(crate) fn short_message<'a>(frame: &Bytes, input: &'a [u8]) -> PResult<'a, S
 
 /// The TLV part: everything up to the end of the PDU. Checks that each TLV fits,
 /// that known tags have allowed lengths and that single-use tags occur once.
-pub(crate) fn tlvs<'a>(frame: &Bytes, input: &'a [u8]) -> PResult<'a, Tlvs> {
+pub(crate) fn tlvs<'a, B: Backing<'a>>(frame: &B, input: &'a [u8]) -> PResult<'a, Tlvs<B>> {
     let mut rest = input;
     let mut seen = 0u8;
     while !rest.is_empty() {
@@ -251,7 +253,7 @@ pub(crate) fn tlvs<'a>(frame: &Bytes, input: &'a [u8]) -> PResult<'a, Tlvs> {
         }
         rest = next;
     }
-    Ok((rest, Tlvs::from_wire(frame.slice_ref(input))))
+    Ok((rest, Tlvs::from_wire(B::sub(frame, input))))
 }
 
 /// `esm_class` bit 6: the user data starts with a user data header (UDHI).
@@ -267,11 +269,11 @@ pub(crate) const ESM_CLASS_UDHI: u8 = 0x40;
 ///   `message_payload` when that carries the text) must hold its UDHL octet and the
 ///   whole header it announces (3GPP TS 23.040 §9.2.3.24); otherwise
 ///   `ESME_RINVMSGLEN`.
-pub(crate) fn user_data(
+pub(crate) fn user_data<B: AsRef<[u8]>>(
     sm_at: &[u8],
     esm_class: Option<u8>,
-    short_message: Option<&ShortMessage>,
-    tlvs: &Tlvs,
+    short_message: Option<&ShortMessage<B>>,
+    tlvs: &Tlvs<B>,
 ) -> Result<(), nom::Err<Fail>> {
     let sm = short_message.map_or(&[][..], ShortMessage::as_bytes);
     let payload = tlvs.message_payload();
@@ -312,6 +314,8 @@ pub(crate) fn end(input: &[u8], field: &'static str) -> Result<(), nom::Err<Fail
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn run<'a, O>(r: PResult<'a, O>) -> Result<(&'a [u8], O), Fail> {
@@ -321,7 +325,7 @@ mod tests {
     #[test]
     fn cstr_ok_and_failures() {
         let frame = Bytes::from_static(b"abc\0rest");
-        let (rest, s) = run(cstr::<4>(
+        let (rest, s) = run(cstr::<4, Bytes>(
             &frame,
             &frame,
             "f",
@@ -332,7 +336,7 @@ mod tests {
         assert_eq!(rest, b"rest");
 
         // Too long for the field.
-        let e = run(cstr::<3>(
+        let e = run(cstr::<3, Bytes>(
             &frame,
             &frame,
             "f",
@@ -345,7 +349,7 @@ mod tests {
 
         // Body ends before the terminator: the length is wrong, not the field.
         let frame = Bytes::from_static(b"ab");
-        let e = run(cstr::<21>(
+        let e = run(cstr::<21, Bytes>(
             &frame,
             &frame,
             "f",

@@ -6,6 +6,7 @@ use bytes::{Bytes, BytesMut};
 use crate::{
     CommandId, CommandStatus, DecodeError, DecodeErrorKind, HEADER_LEN, Header, ShortMessage, Tlvs,
     parse::{Fail, PResult, end, into_fail},
+    types::Backing,
 };
 
 mod alert_notification;
@@ -33,11 +34,13 @@ pub use submit_sm::{
     SubmitSm, SubmitSmResp,
 };
 
-/// Decoding and encoding of one body type. Decoders borrow every field from `frame`.
-pub(crate) trait BodyCodec: Sized {
+/// Decoding and encoding of one body type. Decoders take every field from `frame`.
+pub(crate) trait BodyCodec<B>: Sized {
     /// Parses the body; PDUs with a TLV part consume all input, others leave what
     /// follows their last field for the caller to reject.
-    fn decode<'a>(frame: &Bytes, input: &'a [u8]) -> PResult<'a, Self>;
+    fn decode<'a>(frame: &B, input: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>;
     /// Encoded body length in bytes.
     fn wire_len(&self) -> usize;
     /// Appends the body.
@@ -45,7 +48,10 @@ pub(crate) trait BodyCodec: Sized {
 }
 
 /// Decodes a body that must fill the rest of the PDU.
-fn decode_whole<T: BodyCodec>(frame: &Bytes, input: &[u8]) -> Result<T, Fail> {
+fn decode_whole<'a, B: Backing<'a>, T: BodyCodec<B>>(
+    frame: &B,
+    input: &'a [u8],
+) -> Result<T, Fail> {
     let (rest, body) = T::decode(frame, input).map_err(into_fail)?;
     end(rest, "command_length").map_err(into_fail)?;
     Ok(body)
@@ -54,7 +60,10 @@ fn decode_whole<T: BodyCodec>(frame: &Bytes, input: &[u8]) -> Result<T, Fail> {
 /// Decodes a response body that the peer may omit. SMPP 3.4 says no body is returned
 /// with an error status, yet MCs send one anyway, and some send none with `ESME_ROK`:
 /// both forms are accepted and `None` records "no body", so re-encoding is byte-exact.
-fn decode_optional<T: BodyCodec>(frame: &Bytes, input: &[u8]) -> Result<Option<T>, Fail> {
+fn decode_optional<'a, B: Backing<'a>, T: BodyCodec<B>>(
+    frame: &B,
+    input: &'a [u8],
+) -> Result<Option<T>, Fail> {
     if input.is_empty() {
         Ok(None)
     } else {
@@ -75,14 +84,18 @@ macro_rules! bodies {
         /// Responses whose body the peer may omit hold an `Option`: `None` is the
         /// header-only form.
         #[derive(Debug, Clone, PartialEq, Eq)]
-        #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-        pub enum Body {
+        #[cfg_attr(
+            feature = "arbitrary",
+            derive(arbitrary::Arbitrary),
+            arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+        )]
+        pub enum Body<B: AsRef<[u8]> = Bytes> {
             $( $(#[$um])* $unit, )*
             $( $(#[$rm])* $req($req_ty), )*
             $( $(#[$pm])* $resp(Option<$resp_ty>), )*
         }
 
-        impl Body {
+        impl<B: AsRef<[u8]>> Body<B> {
             /// The `command_id` of this body.
             pub fn command_id(&self) -> CommandId {
                 match self {
@@ -93,11 +106,14 @@ macro_rules! bodies {
             }
 
             /// Decodes the body for `command_id`; `None` when the id is unknown.
-            fn decode(
+            fn decode<'a>(
                 command_id: CommandId,
-                frame: &Bytes,
-                input: &[u8],
-            ) -> Option<Result<Body, Fail>> {
+                frame: &B,
+                input: &'a [u8],
+            ) -> Option<Result<Self, Fail>>
+            where
+                B: Backing<'a>,
+            {
                 Some(match command_id {
                     $( CommandId::$unit_id => {
                         end(input, "command_length").map_err(into_fail).map(|()| Body::$unit)
@@ -125,6 +141,9 @@ macro_rules! bodies {
                 }
             }
 
+        }
+
+        impl Body {
             /// The body-less form of `command_id`: unit bodies and responses without
             /// body. `None` for requests, which always have a body, and unknown ids.
             pub fn header_only(command_id: CommandId) -> Option<Body> {
@@ -159,78 +178,78 @@ bodies! {
     }
     request {
         /// `bind_receiver`.
-        BindReceiver(Bind) = BIND_RECEIVER,
+        BindReceiver(Bind<B>) = BIND_RECEIVER,
         /// `bind_transmitter`.
-        BindTransmitter(Bind) = BIND_TRANSMITTER,
+        BindTransmitter(Bind<B>) = BIND_TRANSMITTER,
         /// `bind_transceiver`.
-        BindTransceiver(Bind) = BIND_TRANSCEIVER,
+        BindTransceiver(Bind<B>) = BIND_TRANSCEIVER,
         /// `outbind`.
-        Outbind(Outbind) = OUTBIND,
+        Outbind(Outbind<B>) = OUTBIND,
         /// `submit_sm`.
-        SubmitSm(SubmitSm) = SUBMIT_SM,
+        SubmitSm(SubmitSm<B>) = SUBMIT_SM,
         /// `submit_multi`.
-        SubmitMulti(SubmitMulti) = SUBMIT_MULTI,
+        SubmitMulti(SubmitMulti<B>) = SUBMIT_MULTI,
         /// `deliver_sm`.
-        DeliverSm(DeliverSm) = DELIVER_SM,
+        DeliverSm(DeliverSm<B>) = DELIVER_SM,
         /// `data_sm`.
-        DataSm(DataSm) = DATA_SM,
+        DataSm(DataSm<B>) = DATA_SM,
         /// `query_sm`.
-        QuerySm(QuerySm) = QUERY_SM,
+        QuerySm(QuerySm<B>) = QUERY_SM,
         /// `cancel_sm`.
-        CancelSm(CancelSm) = CANCEL_SM,
+        CancelSm(CancelSm<B>) = CANCEL_SM,
         /// `replace_sm`.
-        ReplaceSm(ReplaceSm) = REPLACE_SM,
+        ReplaceSm(ReplaceSm<B>) = REPLACE_SM,
         /// `alert_notification`.
-        AlertNotification(AlertNotification) = ALERT_NOTIFICATION,
+        AlertNotification(AlertNotification<B>) = ALERT_NOTIFICATION,
         /// `broadcast_sm` (SMPP 5.0).
-        BroadcastSm(BroadcastSm) = BROADCAST_SM,
+        BroadcastSm(BroadcastSm<B>) = BROADCAST_SM,
         /// `query_broadcast_sm` (SMPP 5.0).
-        QueryBroadcastSm(QueryBroadcastSm) = QUERY_BROADCAST_SM,
+        QueryBroadcastSm(QueryBroadcastSm<B>) = QUERY_BROADCAST_SM,
         /// `cancel_broadcast_sm` (SMPP 5.0).
-        CancelBroadcastSm(CancelBroadcastSm) = CANCEL_BROADCAST_SM,
+        CancelBroadcastSm(CancelBroadcastSm<B>) = CANCEL_BROADCAST_SM,
     }
     response {
         /// `bind_receiver_resp`.
-        BindReceiverResp(BindResp) = BIND_RECEIVER_RESP,
+        BindReceiverResp(BindResp<B>) = BIND_RECEIVER_RESP,
         /// `bind_transmitter_resp`.
-        BindTransmitterResp(BindResp) = BIND_TRANSMITTER_RESP,
+        BindTransmitterResp(BindResp<B>) = BIND_TRANSMITTER_RESP,
         /// `bind_transceiver_resp`.
-        BindTransceiverResp(BindResp) = BIND_TRANSCEIVER_RESP,
+        BindTransceiverResp(BindResp<B>) = BIND_TRANSCEIVER_RESP,
         /// `submit_sm_resp`.
-        SubmitSmResp(SubmitSmResp) = SUBMIT_SM_RESP,
+        SubmitSmResp(SubmitSmResp<B>) = SUBMIT_SM_RESP,
         /// `submit_multi_resp`.
-        SubmitMultiResp(SubmitMultiResp) = SUBMIT_MULTI_RESP,
+        SubmitMultiResp(SubmitMultiResp<B>) = SUBMIT_MULTI_RESP,
         /// `deliver_sm_resp`.
-        DeliverSmResp(DeliverSmResp) = DELIVER_SM_RESP,
+        DeliverSmResp(DeliverSmResp<B>) = DELIVER_SM_RESP,
         /// `data_sm_resp`.
-        DataSmResp(DataSmResp) = DATA_SM_RESP,
+        DataSmResp(DataSmResp<B>) = DATA_SM_RESP,
         /// `query_sm_resp`.
-        QuerySmResp(QuerySmResp) = QUERY_SM_RESP,
+        QuerySmResp(QuerySmResp<B>) = QUERY_SM_RESP,
         /// `broadcast_sm_resp` (SMPP 5.0).
-        BroadcastSmResp(BroadcastSmResp) = BROADCAST_SM_RESP,
+        BroadcastSmResp(BroadcastSmResp<B>) = BROADCAST_SM_RESP,
         /// `query_broadcast_sm_resp` (SMPP 5.0).
-        QueryBroadcastSmResp(QueryBroadcastSmResp) = QUERY_BROADCAST_SM_RESP,
+        QueryBroadcastSmResp(QueryBroadcastSmResp<B>) = QUERY_BROADCAST_SM_RESP,
     }
 }
 
 /// The message content of a PDU, for the text layer: the fields that decide what the
 /// recipient reads. Fields a PDU type does not have are `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Content<'a> {
+pub struct Content<'a, B: AsRef<[u8]> = Bytes> {
     /// `esm_class` (UDHI is bit 6); absent in `replace_sm` and `broadcast_sm`.
     pub esm_class: Option<u8>,
     /// `data_coding`; absent in `replace_sm`, which keeps the original message's.
     pub data_coding: Option<u8>,
     /// `short_message`; absent in `data_sm` and `broadcast_sm`, whose text is only
     /// in the `message_payload` TLV.
-    pub short_message: Option<&'a ShortMessage>,
+    pub short_message: Option<&'a ShortMessage<B>>,
     /// The TLVs: `message_payload`, `sar_*`, ports.
-    pub tlvs: &'a Tlvs,
+    pub tlvs: &'a Tlvs<B>,
 }
 
 // === impl Body ===
 
-impl Body {
+impl<B: AsRef<[u8]>> Body<B> {
     /// The spec name of the operation (`"submit_sm"`, `"deliver_sm_resp"`, ...).
     pub fn name(&self) -> &'static str {
         self.command_id().name().unwrap_or("unknown")
@@ -239,7 +258,7 @@ impl Body {
     /// The message content of PDUs that carry text to a handset: `submit_sm`,
     /// `deliver_sm`, `submit_multi`, `data_sm`, `replace_sm` and `broadcast_sm`.
     /// `None` for every other PDU.
-    pub fn content(&self) -> Option<Content<'_>> {
+    pub fn content(&self) -> Option<Content<'_, B>> {
         let content = match self {
             Body::SubmitSm(b) | Body::DeliverSm(b) => Content {
                 esm_class: Some(b.esm_class),
@@ -279,17 +298,71 @@ impl Body {
 
 /// A decoded PDU: header and typed body.
 ///
-/// Decoded PDUs share the frame's buffer; re-encoding one gives back the frame's bytes
-/// exactly (`encode(decode(b)) == b`).
+/// `B` is where the byte fields live: [`Bytes`] handles sharing the frame's buffer
+/// (the default, from [`Pdu::decode`]), or `&[u8]` slices of it in a [`PduView`] (from
+/// [`Pdu::decode_view`]). Re-encoding a decoded PDU gives back the frame's bytes exactly
+/// (`encode(decode(b)) == b`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pdu {
+pub struct Pdu<B: AsRef<[u8]> = Bytes> {
     /// The header as decoded, or as computed by [`Pdu::new`].
     ///
     /// [`encode`](Pdu::encode) writes `command_length` and `command_id` from the body,
     /// and `command_status` and `sequence_number` from here.
     pub header: Header,
     /// The typed body.
-    pub body: Body,
+    pub body: Body<B>,
+}
+
+/// A PDU decoded in place: every field borrows from the frame. The cheapest decode,
+/// for inspecting a frame that is then forwarded as it is.
+pub type PduView<'a> = Pdu<&'a [u8]>;
+
+/// The body of a [`PduView`].
+pub type BodyView<'a> = Body<&'a [u8]>;
+
+/// Decodes the frame `bytes`, whose byte fields are taken from `frame` (the same bytes,
+/// as the backing the caller wants).
+fn decode_frame<'a, B: Backing<'a>>(frame: &B, bytes: &'a [u8]) -> Result<Pdu<B>, DecodeError> {
+    let Some(header) = Header::parse(bytes) else {
+        return Err(DecodeError::new(
+            DecodeErrorKind::FrameTooShort,
+            "command_length",
+            0,
+            None,
+            CommandStatus::ESME_RINVCMDLEN,
+        ));
+    };
+    if usize::try_from(header.command_length).ok() != Some(bytes.len()) {
+        let kind = DecodeErrorKind::LengthMismatch {
+            command_length: header.command_length,
+            frame_len: wire_u32(bytes.len()),
+        };
+        return Err(DecodeError::new(
+            kind,
+            "command_length",
+            0,
+            Some(header),
+            CommandStatus::ESME_RINVCMDLEN,
+        ));
+    }
+    let input = bytes.get(HEADER_LEN..).unwrap_or_default();
+    match Body::decode(header.command_id, frame, input) {
+        Some(Ok(body)) => Ok(Pdu { header, body }),
+        Some(Err(fail)) => Err(DecodeError::new(
+            fail.kind,
+            fail.field,
+            bytes.len().saturating_sub(fail.remaining),
+            Some(header),
+            fail.status,
+        )),
+        None => Err(DecodeError::new(
+            DecodeErrorKind::UnknownCommandId,
+            "command_id",
+            4,
+            Some(header),
+            CommandStatus::ESME_RINVCMDID,
+        )),
+    }
 }
 
 // === impl Pdu ===
@@ -331,50 +404,26 @@ impl Pdu {
 
     /// Decodes one whole frame, as returned by [`Framer::next_frame`](crate::Framer::next_frame).
     ///
-    /// Every field borrows from `frame`: nothing is copied.
+    /// Every byte field is a [`Bytes`] handle into `frame`: nothing is copied, and the
+    /// PDU can outlive the read buffer. Each non-empty field costs one reference-count
+    /// increment; [`Pdu::decode_view`] avoids even that.
     pub fn decode(frame: Bytes) -> Result<Pdu, DecodeError> {
-        let Some(header) = Header::parse(&frame) else {
-            return Err(DecodeError::new(
-                DecodeErrorKind::FrameTooShort,
-                "command_length",
-                0,
-                None,
-                CommandStatus::ESME_RINVCMDLEN,
-            ));
-        };
-        if usize::try_from(header.command_length).ok() != Some(frame.len()) {
-            let kind = DecodeErrorKind::LengthMismatch {
-                command_length: header.command_length,
-                frame_len: wire_u32(frame.len()),
-            };
-            return Err(DecodeError::new(
-                kind,
-                "command_length",
-                0,
-                Some(header),
-                CommandStatus::ESME_RINVCMDLEN,
-            ));
-        }
-        let input = frame.get(HEADER_LEN..).unwrap_or_default();
-        match Body::decode(header.command_id, &frame, input) {
-            Some(Ok(body)) => Ok(Pdu { header, body }),
-            Some(Err(fail)) => Err(DecodeError::new(
-                fail.kind,
-                fail.field,
-                frame.len().saturating_sub(fail.remaining),
-                Some(header),
-                fail.status,
-            )),
-            None => Err(DecodeError::new(
-                DecodeErrorKind::UnknownCommandId,
-                "command_id",
-                4,
-                Some(header),
-                CommandStatus::ESME_RINVCMDID,
-            )),
-        }
+        decode_frame(&frame, &frame)
     }
+}
 
+impl<'a> Pdu<&'a [u8]> {
+    /// Decodes one whole frame in place: every field is a slice of `frame`.
+    ///
+    /// Same checks, errors and field values as [`Pdu::decode`], without touching any
+    /// reference count: the hot-path decoder for a proxy that inspects a frame and then
+    /// forwards the frame itself.
+    pub fn decode_view(frame: &'a [u8]) -> Result<PduView<'a>, DecodeError> {
+        decode_frame(&frame, frame)
+    }
+}
+
+impl<B: AsRef<[u8]>> Pdu<B> {
     /// Encoded length in bytes, header included.
     pub fn encoded_len(&self) -> usize {
         HEADER_LEN + self.body.wire_len()

@@ -298,8 +298,8 @@ wire_codes! {
 /// Lookups scan the list; PDUs carry a handful of TLVs, so this beats building an index.
 /// Where a tag may repeat (callback_num, broadcast_area_identifier), typed accessors
 /// return the first instance and [`iter`](Self::iter) yields all of them.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Tlvs(Bytes);
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Tlvs<B = Bytes>(B);
 
 /// Size of a TLV's tag and length fields.
 const TLV_HEADER_LEN: usize = 4;
@@ -310,11 +310,6 @@ impl Tlvs {
     /// An empty list.
     pub const fn new() -> Self {
         Self(Bytes::new())
-    }
-
-    /// Wraps a region the decoder has already validated.
-    pub(crate) fn from_wire(raw: Bytes) -> Self {
-        Self(raw)
     }
 
     /// Appends a TLV, checking the value length the tag allows and the single-use rule.
@@ -349,19 +344,33 @@ impl Tlvs {
         Ok(self)
     }
 
+    /// The value of the first TLV with `tag` as a shared [`Bytes`] handle (no copy).
+    pub fn get_bytes(&self, tag: TlvTag) -> Option<Bytes> {
+        self.get(tag).map(|v| self.0.slice_ref(v))
+    }
+
+    /// The raw wire bytes as a shared [`Bytes`] handle.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl<B: AsRef<[u8]>> Tlvs<B> {
+    /// Wraps a region the decoder has already validated.
+    pub(crate) fn from_wire(raw: B) -> Self {
+        Self(raw)
+    }
+
     /// The TLVs in wire order.
     pub fn iter(&self) -> TlvIter<'_> {
-        TlvIter { rest: &self.0 }
+        TlvIter {
+            rest: self.0.as_ref(),
+        }
     }
 
     /// The value of the first TLV with `tag`.
     pub fn get(&self, tag: TlvTag) -> Option<&[u8]> {
         self.iter().find(|t| t.tag == tag).map(|t| t.value)
-    }
-
-    /// The value of the first TLV with `tag` as a shared [`Bytes`] handle (no copy).
-    pub fn get_bytes(&self, tag: TlvTag) -> Option<Bytes> {
-        self.get(tag).map(|v| self.0.slice_ref(v))
     }
 
     /// Whether a TLV with `tag` is present.
@@ -376,25 +385,25 @@ impl Tlvs {
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.as_ref().is_empty()
     }
 
     /// The raw wire bytes of the whole list.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_ref()
     }
 
-    /// The raw wire bytes as a shared [`Bytes`] handle.
-    pub fn bytes(&self) -> &Bytes {
+    /// The backing handle of the raw list.
+    pub fn inner(&self) -> &B {
         &self.0
     }
 
     pub(crate) fn wire_len(&self) -> usize {
-        self.0.len()
+        self.as_bytes().len()
     }
 
     pub(crate) fn encode(&self, dst: &mut BytesMut) {
-        dst.put_slice(&self.0);
+        dst.put_slice(self.as_bytes());
     }
 
     fn get_u8(&self, tag: TlvTag) -> Option<u8> {
@@ -513,7 +522,7 @@ fn strip_nul(value: &[u8]) -> &[u8] {
     value.strip_suffix(&[0]).unwrap_or(value)
 }
 
-impl fmt::Debug for Tlvs {
+impl<B: AsRef<[u8]>> fmt::Debug for Tlvs<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
             .entries(
@@ -524,7 +533,7 @@ impl fmt::Debug for Tlvs {
     }
 }
 
-impl<'a> IntoIterator for &'a Tlvs {
+impl<'a, B: AsRef<[u8]>> IntoIterator for &'a Tlvs<B> {
     type Item = Tlv<'a>;
     type IntoIter = TlvIter<'a>;
 

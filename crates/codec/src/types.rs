@@ -1,25 +1,50 @@
-//! Field value types: C-octet strings, SMPP times and `short_message`.
+//! Field value types: C-octet strings, SMPP times and `short_message`, and the byte
+//! backing decoded fields live in.
 //!
-//! Each wraps a [`Bytes`] that shares the decoded frame's buffer, and each constructor
-//! enforces the field's wire limits, so every value a PDU can hold encodes validly.
+//! Each type wraps a backing `B`: [`Bytes`] in an owned [`Pdu`](crate::Pdu), sharing
+//! the decoded frame's buffer, or `&[u8]` in a [`PduView`](crate::PduView) borrowed
+//! from it. The constructors (owned form only) enforce the field's wire limits, so
+//! every value a PDU can hold encodes validly; decoded values passed the same checks.
 
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::{FieldError, macros::bytes_accessors};
+use crate::{
+    FieldError,
+    macros::{bytes_accessors, bytes_handles},
+};
+
+/// Where decoded field bytes live: how to turn a sub-slice of the frame being decoded
+/// into a field value.
+pub(crate) trait Backing<'a>: AsRef<[u8]> + Sized {
+    /// The field bytes `part`, which lies within `frame`.
+    fn sub(frame: &Self, part: &'a [u8]) -> Self;
+}
+
+/// Owned: a handle sharing the frame's buffer (one reference-count increment; empty
+/// fields cost nothing).
+impl<'a> Backing<'a> for Bytes {
+    fn sub(frame: &Self, part: &'a [u8]) -> Self {
+        frame.slice_ref(part)
+    }
+}
+
+/// Borrowed: the slice itself.
+impl<'a> Backing<'a> for &'a [u8] {
+    fn sub(_frame: &Self, part: &'a [u8]) -> Self {
+        part
+    }
+}
 
 /// A C-octet string field of at most `MAX` bytes on the wire, terminating NUL included
 /// (SMPP 3.4 §3.1). Holds the content without the NUL; it never contains a NUL byte.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct COctetString<const MAX: usize>(Bytes);
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct COctetString<const MAX: usize, B = Bytes>(B);
 
 // === impl COctetString ===
 
 impl<const MAX: usize> COctetString<MAX> {
-    /// Largest wire size of the field, terminating NUL included.
-    pub const MAX_WIRE_LEN: usize = MAX;
-
     /// Checks that `value` has no NUL and fits in `MAX - 1` bytes.
     pub fn new(value: impl Into<Bytes>) -> Result<Self, FieldError> {
         let value = value.into();
@@ -40,8 +65,15 @@ impl<const MAX: usize> COctetString<MAX> {
         Self(Bytes::new())
     }
 
+    bytes_handles!("content");
+}
+
+impl<const MAX: usize, B: AsRef<[u8]>> COctetString<MAX, B> {
+    /// Largest wire size of the field, terminating NUL included.
+    pub const MAX_WIRE_LEN: usize = MAX;
+
     /// Wraps bytes the parser has already checked against the field's limits.
-    pub(crate) fn from_wire(value: Bytes) -> Self {
+    pub(crate) fn from_wire(value: B) -> Self {
         Self(value)
     }
 
@@ -49,55 +81,55 @@ impl<const MAX: usize> COctetString<MAX> {
 
     /// The content as UTF-8, or `None` when it is not valid UTF-8.
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0).ok()
+        std::str::from_utf8(self.0.as_ref()).ok()
     }
 
     pub(crate) fn wire_len(&self) -> usize {
-        self.0.len() + 1
+        self.len() + 1
     }
 
     pub(crate) fn encode(&self, dst: &mut BytesMut) {
-        dst.put_slice(&self.0);
+        dst.put_slice(self.0.as_ref());
         dst.put_u8(0);
     }
 }
 
 /// Appends an address with its type of number and numbering plan.
-pub(crate) fn put_addr<const MAX: usize>(
+pub(crate) fn put_addr<const MAX: usize, B: AsRef<[u8]>>(
     dst: &mut BytesMut,
     ton: u8,
     npi: u8,
-    addr: &COctetString<MAX>,
+    addr: &COctetString<MAX, B>,
 ) {
     dst.put_u8(ton);
     dst.put_u8(npi);
     addr.encode(dst);
 }
 
-impl<const MAX: usize> fmt::Debug for COctetString<MAX> {
+impl<const MAX: usize, B: AsRef<[u8]>> fmt::Debug for COctetString<MAX, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{}\"", self.0.escape_ascii())
+        write!(f, "\"{}\"", self.as_bytes().escape_ascii())
     }
 }
 
 /// Escaped as ASCII, so peer-supplied bytes cannot inject control characters in logs.
-impl<const MAX: usize> fmt::Display for COctetString<MAX> {
+impl<const MAX: usize, B: AsRef<[u8]>> fmt::Display for COctetString<MAX, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.escape_ascii().fmt(f)
+        self.as_bytes().escape_ascii().fmt(f)
     }
 }
 
-impl<const MAX: usize> AsRef<[u8]> for COctetString<MAX> {
+impl<const MAX: usize, B: AsRef<[u8]>> AsRef<[u8]> for COctetString<MAX, B> {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.as_bytes()
     }
 }
 
 /// An SMPP time field (`schedule_delivery_time`, `validity_period`, `final_date`):
 /// empty, or the 16 characters `YYMMDDhhmmsstnnp` (SMPP 3.4 §7.1.1) where `p` is
 /// `+`/`-` (absolute, offset from UTC in quarter hours) or `R` (relative).
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Timestamp(Bytes);
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Timestamp<B = Bytes>(B);
 
 /// Characters in a non-empty SMPP time, NUL excluded.
 pub(crate) const TIME_LEN: usize = 16;
@@ -120,7 +152,11 @@ impl Timestamp {
         Self(Bytes::new())
     }
 
-    pub(crate) fn from_wire(value: Bytes) -> Self {
+    bytes_handles!("characters");
+}
+
+impl<B: AsRef<[u8]>> Timestamp<B> {
+    pub(crate) fn from_wire(value: B) -> Self {
         Self(value)
     }
 
@@ -128,22 +164,22 @@ impl Timestamp {
 
     /// Whether the time is relative to now (`p` = `R`).
     pub fn is_relative(&self) -> bool {
-        self.0.last() == Some(&b'R')
+        self.as_bytes().last() == Some(&b'R')
     }
 
     pub(crate) fn wire_len(&self) -> usize {
-        self.0.len() + 1
+        self.len() + 1
     }
 
     pub(crate) fn encode(&self, dst: &mut BytesMut) {
-        dst.put_slice(&self.0);
+        dst.put_slice(self.0.as_ref());
         dst.put_u8(0);
     }
 }
 
-impl fmt::Debug for Timestamp {
+impl<B: AsRef<[u8]>> fmt::Debug for Timestamp<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{}\"", self.0.escape_ascii())
+        write!(f, "\"{}\"", self.as_bytes().escape_ascii())
     }
 }
 
@@ -156,28 +192,28 @@ pub(crate) fn is_valid_time(value: &[u8]) -> bool {
     if value.is_empty() {
         return true;
     }
-    let Some((digits, rest)) = value.split_first_chunk::<15>() else {
+    let Some((chars, &[sign])) = value.split_first_chunk::<15>() else {
         return false;
     };
-    let &[sign] = rest else {
-        return false;
-    };
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return false;
+    // One pass: every character a digit, kept as its value.
+    let mut d = [0u8; 15];
+    for (digit, &c) in d.iter_mut().zip(chars) {
+        *digit = c.wrapping_sub(b'0');
+        if *digit > 9 {
+            return false;
+        }
     }
-    let two = |at: usize| -> u8 {
-        let pair = digits.get(at..at + 2).unwrap_or(b"00");
-        pair.iter().fold(0u8, |acc, d| acc * 10 + (d - b'0'))
-    };
+    let [_, _, m1, m2, d1, d2, h1, h2, mi1, mi2, s1, s2, _, n1, n2] = d;
+    let two = |hi: u8, lo: u8| hi * 10 + lo;
     match sign {
         b'R' => true,
         b'+' | b'-' => {
-            (1..=12).contains(&two(2))
-                && (1..=31).contains(&two(4))
-                && two(6) <= 23
-                && two(8) <= 59
-                && two(10) <= 59
-                && two(13) <= 48
+            (1..=12).contains(&two(m1, m2))
+                && (1..=31).contains(&two(d1, d2))
+                && two(h1, h2) <= 23
+                && two(mi1, mi2) <= 59
+                && two(s1, s2) <= 59
+                && two(n1, n2) <= 48
         }
         _ => false,
     }
@@ -186,8 +222,8 @@ pub(crate) fn is_valid_time(value: &[u8]) -> bool {
 /// The `short_message` field: 0 to 255 octets of user data, length-prefixed by
 /// `sm_length` (SMPP 3.4 allows 254, SMPP 5.0 255). Not a C-string: GSM 7-bit `@`
 /// is 0x00, so NUL is ordinary data here.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct ShortMessage(Bytes);
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ShortMessage<B = Bytes>(B);
 
 /// Largest `short_message` an `sm_length` octet can announce.
 pub const MAX_SHORT_MESSAGE_LEN: usize = 255;
@@ -212,32 +248,36 @@ impl ShortMessage {
         Self(Bytes::new())
     }
 
-    pub(crate) fn from_wire(value: Bytes) -> Self {
+    bytes_handles!("user data");
+}
+
+impl<B: AsRef<[u8]>> ShortMessage<B> {
+    pub(crate) fn from_wire(value: B) -> Self {
         Self(value)
     }
 
     bytes_accessors!("user data, UDH included when `esm_class` has UDHI set");
 
     pub(crate) fn wire_len(&self) -> usize {
-        self.0.len() + 1
+        self.len() + 1
     }
 
     pub(crate) fn encode(&self, dst: &mut BytesMut) {
-        // ok: the constructors bound the length to 255.
-        dst.put_u8(u8::try_from(self.0.len()).unwrap_or(u8::MAX));
-        dst.put_slice(&self.0);
+        // ok: the constructors and the decoder bound the length to 255.
+        dst.put_u8(u8::try_from(self.len()).unwrap_or(u8::MAX));
+        dst.put_slice(self.0.as_ref());
     }
 }
 
-impl fmt::Debug for ShortMessage {
+impl<B: AsRef<[u8]>> fmt::Debug for ShortMessage<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ShortMessage(\"{}\")", self.0.escape_ascii())
+        write!(f, "ShortMessage(\"{}\")", self.as_bytes().escape_ascii())
     }
 }
 
-impl AsRef<[u8]> for ShortMessage {
+impl<B: AsRef<[u8]>> AsRef<[u8]> for ShortMessage<B> {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.as_bytes()
     }
 }
 

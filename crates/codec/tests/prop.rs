@@ -598,7 +598,10 @@ proptest! {
         prop_assert_eq!(bytes.len(), pdu.encoded_len());
         let decoded = Pdu::decode(bytes.clone());
         prop_assert_eq!(decoded.as_ref(), Ok(&pdu));
-        prop_assert_eq!(decoded.unwrap().to_bytes(), bytes);
+        prop_assert_eq!(decoded.unwrap().to_bytes(), bytes.clone());
+        let view = Pdu::decode_view(&bytes).unwrap();
+        prop_assert_eq!(view.to_bytes(), &bytes);
+        prop_assert_eq!(view.body.name(), pdu.body.name());
     }
 
     #[test]
@@ -668,10 +671,17 @@ proptest! {
     }
 }
 
-/// Properties every input must satisfy: no panic (implicit), an accepted frame
-/// re-encodes to itself, an error points inside the frame and answers consistently.
+/// Properties every input must satisfy: no panic (implicit), the owned and the
+/// borrowed decoders agree, an accepted frame re-encodes to itself, an error points
+/// inside the frame and answers consistently.
 fn check_any(bytes: Bytes) -> Result<(), TestCaseError> {
-    match Pdu::decode(bytes.clone()) {
+    let view = Pdu::decode_view(&bytes);
+    let owned = Pdu::decode(bytes.clone());
+    prop_assert_eq!(
+        view.as_ref().map(Pdu::to_bytes).map_err(|e| *e),
+        owned.as_ref().map(Pdu::to_bytes).map_err(|e| *e)
+    );
+    match owned {
         Ok(pdu) => prop_assert_eq!(pdu.to_bytes(), bytes),
         Err(err) => {
             prop_assert!((err.offset() as usize) <= bytes.len());

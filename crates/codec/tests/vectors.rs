@@ -17,10 +17,19 @@ fn hex(s: &str) -> Bytes {
     Bytes::from(hex::decode(clean).expect("valid hex"))
 }
 
-/// Decodes `bytes`, asserts the re-encoding is byte-identical and returns the PDU.
+/// Decodes `bytes`, asserts the re-encoding is byte-identical (from the owned PDU and
+/// from the borrowed view) and returns the PDU.
 fn decode_exact(bytes: &Bytes) -> Pdu {
     let pdu = Pdu::decode(bytes.clone()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(pdu.to_bytes(), *bytes, "re-encoding of {}", pdu.body.name());
+    let view = Pdu::decode_view(bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        view.to_bytes(),
+        *bytes,
+        "view re-encoding of {}",
+        pdu.body.name()
+    );
+    assert_eq!(format!("{view:?}"), format!("{pdu:?}"), "same fields");
     assert_eq!(pdu.encoded_len(), bytes.len());
     assert_eq!(pdu.header.command_length as usize, bytes.len());
     pdu
@@ -545,6 +554,7 @@ fn expect_error(
     resp: Option<&str>,
 ) -> smppguard_codec::DecodeError {
     let err = Pdu::decode(b.clone()).expect_err("malformed input must not decode");
+    assert_eq!(Pdu::decode_view(b).err(), Some(err), "view decoder agrees");
     assert_eq!(err.status(), status, "{err}");
     assert_eq!(err.response().map(|p| p.to_bytes()), resp.map(hex), "{err}");
     assert_eq!(

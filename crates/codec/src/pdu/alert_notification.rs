@@ -6,31 +6,38 @@ use super::BodyCodec;
 use crate::{
     COctetString, CommandStatus as S, Tlvs,
     parse::{PResult, cstr, int8, source_addr, tlvs},
-    types::put_addr,
+    types::{Backing, put_addr},
 };
 
 /// `alert_notification` body: the MC reports that a subscriber became reachable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct AlertNotification {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct AlertNotification<B: AsRef<[u8]> = Bytes> {
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// The subscriber that became available (max 65).
-    pub source_addr: COctetString<65>,
+    pub source_addr: COctetString<65, B>,
     /// Type of number of `esme_addr`.
     pub esme_addr_ton: u8,
     /// Numbering plan of `esme_addr`.
     pub esme_addr_npi: u8,
     /// The ESME that asked to be alerted (max 65).
-    pub esme_addr: COctetString<65>,
+    pub esme_addr: COctetString<65, B>,
     /// Optional parameters (`ms_availability_status`).
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-impl BodyCodec for AlertNotification {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for AlertNotification<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;
         let (i, esme_addr_ton) = int8(i, "esme_addr_ton")?;
         let (i, esme_addr_npi) = int8(i, "esme_addr_npi")?;

@@ -8,18 +8,23 @@ use crate::{
     COctetString, CommandStatus as S, Tlvs,
     parse::{PResult, cstr, int8, tlvs},
     tlv::TlvTag,
+    types::Backing,
 };
 
 /// Body of the three bind requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct Bind {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct Bind<B: AsRef<[u8]> = Bytes> {
     /// Account name (max 16).
-    pub system_id: COctetString<16>,
+    pub system_id: COctetString<16, B>,
     /// Account password (max 9).
-    pub password: COctetString<9>,
+    pub password: COctetString<9, B>,
     /// Kind of ESME, free-form (max 13).
-    pub system_type: COctetString<13>,
+    pub system_type: COctetString<13, B>,
     /// SMPP version the ESME speaks: 0x33 and below for 3.3, 0x34, 0x50.
     pub interface_version: u8,
     /// Type of number of `address_range`.
@@ -27,11 +32,14 @@ pub struct Bind {
     /// Numbering plan of `address_range`.
     pub addr_npi: u8,
     /// Addresses the ESME serves, as a regular expression (max 41).
-    pub address_range: COctetString<41>,
+    pub address_range: COctetString<41, B>,
 }
 
-impl BodyCodec for Bind {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for Bind<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, system_id) = cstr(frame, i, "system_id", S::ESME_RINVSYSID)?;
         let (i, password) = cstr(frame, i, "password", S::ESME_RINVPASWD)?;
         let (i, system_type) = cstr(frame, i, "system_type", S::ESME_RINVSYSTYP)?;
@@ -72,12 +80,16 @@ impl BodyCodec for Bind {
 
 /// Body of the three bind responses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct BindResp {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct BindResp<B: AsRef<[u8]> = Bytes> {
     /// The MC's name (max 16).
-    pub system_id: COctetString<16>,
+    pub system_id: COctetString<16, B>,
     /// Optional parameters; `sc_interface_version` tells the ESME it may send TLVs.
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
 impl BindResp {
@@ -95,8 +107,11 @@ impl BindResp {
     }
 }
 
-impl BodyCodec for BindResp {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for BindResp<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, system_id) = cstr(frame, i, "system_id", S::ESME_RINVSYSID)?;
         let (i, tlvs) = tlvs(frame, i)?;
         Ok((i, BindResp { system_id, tlvs }))
@@ -114,16 +129,23 @@ impl BodyCodec for BindResp {
 
 /// Body of `outbind`: the MC asks the ESME to bind as a receiver.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct Outbind {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct Outbind<B: AsRef<[u8]> = Bytes> {
     /// The MC's name (max 16).
-    pub system_id: COctetString<16>,
+    pub system_id: COctetString<16, B>,
     /// Password the ESME checks (max 9).
-    pub password: COctetString<9>,
+    pub password: COctetString<9, B>,
 }
 
-impl BodyCodec for Outbind {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for Outbind<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, system_id) = cstr(frame, i, "system_id", S::ESME_RINVSYSID)?;
         let (i, password) = cstr(frame, i, "password", S::ESME_RINVPASWD)?;
         Ok((

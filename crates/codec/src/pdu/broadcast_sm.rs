@@ -12,29 +12,33 @@ use super::BodyCodec;
 use crate::{
     COctetString, CommandStatus as S, Timestamp, Tlvs,
     parse::{PResult, cstr, int8, source_addr, time, tlvs},
-    types::put_addr,
+    types::{Backing, put_addr},
 };
 
 /// `broadcast_sm` body. The text is in the `message_payload` TLV.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct BroadcastSm {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct BroadcastSm<B: AsRef<[u8]> = Bytes> {
     /// Service the message belongs to (max 6).
-    pub service_type: COctetString<6>,
+    pub service_type: COctetString<6, B>,
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// Sender address (max 21).
-    pub source_addr: COctetString<21>,
+    pub source_addr: COctetString<21, B>,
     /// Id of a broadcast to replace, or empty (max 65).
-    pub message_id: COctetString<65>,
+    pub message_id: COctetString<65, B>,
     /// Priority.
     pub priority_flag: u8,
     /// When to start broadcasting; empty for immediately.
-    pub schedule_delivery_time: Timestamp,
+    pub schedule_delivery_time: Timestamp<B>,
     /// When to stop; empty for the MC default.
-    pub validity_period: Timestamp,
+    pub validity_period: Timestamp<B>,
     /// Whether to replace the broadcast named by `message_id`.
     pub replace_if_present_flag: u8,
     /// Data coding scheme of `message_payload`.
@@ -42,11 +46,14 @@ pub struct BroadcastSm {
     /// Index of a canned message; 0 when unused.
     pub sm_default_msg_id: u8,
     /// Broadcast parameters and `message_payload`.
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-impl BodyCodec for BroadcastSm {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for BroadcastSm<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, service_type) = cstr(frame, i, "service_type", S::ESME_RINVSERTYP)?;
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;
         let (i, message_id) = cstr(frame, i, "message_id", S::ESME_RINVMSGID)?;
@@ -112,22 +119,29 @@ impl BodyCodec for BroadcastSm {
 
 /// `query_broadcast_sm` body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct QueryBroadcastSm {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct QueryBroadcastSm<B: AsRef<[u8]> = Bytes> {
     /// The MC's id for the broadcast (max 65).
-    pub message_id: COctetString<65>,
+    pub message_id: COctetString<65, B>,
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// Sender address of the broadcast (max 21).
-    pub source_addr: COctetString<21>,
+    pub source_addr: COctetString<21, B>,
     /// Optional parameters (`user_message_reference`).
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-impl BodyCodec for QueryBroadcastSm {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for QueryBroadcastSm<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, message_id) = cstr(frame, i, "message_id", S::ESME_RINVMSGID)?;
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;
         let (i, tlvs) = tlvs(frame, i)?;
@@ -161,24 +175,31 @@ impl BodyCodec for QueryBroadcastSm {
 
 /// `cancel_broadcast_sm` body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct CancelBroadcastSm {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct CancelBroadcastSm<B: AsRef<[u8]> = Bytes> {
     /// Service of the broadcasts to cancel (max 6).
-    pub service_type: COctetString<6>,
+    pub service_type: COctetString<6, B>,
     /// The MC's id for the broadcast, or empty (max 65).
-    pub message_id: COctetString<65>,
+    pub message_id: COctetString<65, B>,
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// Sender address of the broadcast (max 21).
-    pub source_addr: COctetString<21>,
+    pub source_addr: COctetString<21, B>,
     /// Optional parameters (`broadcast_content_type`, `user_message_reference`).
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-impl BodyCodec for CancelBroadcastSm {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for CancelBroadcastSm<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, service_type) = cstr(frame, i, "service_type", S::ESME_RINVSERTYP)?;
         let (i, message_id) = cstr(frame, i, "message_id", S::ESME_RINVMSGID)?;
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;

@@ -7,27 +7,31 @@ use super::BodyCodec;
 use crate::{
     COctetString, CommandStatus as S, Tlvs,
     parse::{PResult, cstr, dest_addr, int8, source_addr, tlvs, user_data},
-    types::put_addr,
+    types::{Backing, put_addr},
 };
 
 /// `data_sm` body. It has no `short_message`: the text is in `message_payload`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct DataSm {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct DataSm<B: AsRef<[u8]> = Bytes> {
     /// Service the message belongs to (max 6).
-    pub service_type: COctetString<6>,
+    pub service_type: COctetString<6, B>,
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// Sender address (max 65 in SMPP 3.4, which `data_sm` alone allows).
-    pub source_addr: COctetString<65>,
+    pub source_addr: COctetString<65, B>,
     /// Type of number of `destination_addr`.
     pub dest_addr_ton: u8,
     /// Numbering plan of `destination_addr`.
     pub dest_addr_npi: u8,
     /// Recipient address (max 65).
-    pub destination_addr: COctetString<65>,
+    pub destination_addr: COctetString<65, B>,
     /// As in `submit_sm`.
     pub esm_class: u8,
     /// As in `submit_sm`.
@@ -35,11 +39,14 @@ pub struct DataSm {
     /// Data coding scheme of `message_payload`.
     pub data_coding: u8,
     /// Optional parameters, `message_payload` among them.
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-impl BodyCodec for DataSm {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for DataSm<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, service_type) = cstr(frame, i, "service_type", S::ESME_RINVSERTYP)?;
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;
         let (i, (dest_addr_ton, dest_addr_npi, destination_addr)) = dest_addr(frame, i)?;

@@ -9,37 +9,44 @@ use super::BodyCodec;
 use crate::{
     COctetString, CommandStatus as S, ShortMessage, Timestamp, Tlvs,
     parse::{PResult, cstr, int8, short_message, source_addr, time, tlvs, user_data},
-    types::put_addr,
+    types::{Backing, put_addr},
 };
 
 /// `replace_sm` body. SMPP 5.0 adds an optional TLV part (`message_payload`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct ReplaceSm {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct ReplaceSm<B: AsRef<[u8]> = Bytes> {
     /// The MC's id for the message to replace (max 65).
-    pub message_id: COctetString<65>,
+    pub message_id: COctetString<65, B>,
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// Sender address of the original message (max 21).
-    pub source_addr: COctetString<21>,
+    pub source_addr: COctetString<21, B>,
     /// New delivery time; empty keeps the original.
-    pub schedule_delivery_time: Timestamp,
+    pub schedule_delivery_time: Timestamp<B>,
     /// New validity; empty keeps the original.
-    pub validity_period: Timestamp,
+    pub validity_period: Timestamp<B>,
     /// New receipt request.
     pub registered_delivery: u8,
     /// New canned message index.
     pub sm_default_msg_id: u8,
     /// New user data, in the original message's data coding.
-    pub short_message: ShortMessage,
+    pub short_message: ShortMessage<B>,
     /// Optional parameters (SMPP 5.0).
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-impl BodyCodec for ReplaceSm {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for ReplaceSm<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, message_id) = cstr(frame, i, "message_id", S::ESME_RINVMSGID)?;
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;
         let (i, schedule_delivery_time) =

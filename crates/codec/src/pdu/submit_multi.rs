@@ -9,7 +9,7 @@ use super::{
 use crate::{
     COctetString, CommandStatus as S, DecodeErrorKind, FieldError, ShortMessage, Timestamp, Tlvs,
     parse::{PResult, cstr, dest_addr, fail, int8, int32, source_addr, tlvs},
-    types::put_addr,
+    types::{Backing, put_addr},
 };
 
 /// Largest number of entries a one-octet count can announce.
@@ -22,8 +22,12 @@ const DEST_FLAG_DL: u8 = 2;
 
 /// One destination of a `submit_multi`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum DestAddress {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub enum DestAddress<B: AsRef<[u8]> = Bytes> {
     /// `dest_flag` 1: an SME address.
     Sme {
         /// Type of number.
@@ -31,18 +35,18 @@ pub enum DestAddress {
         /// Numbering plan.
         dest_addr_npi: u8,
         /// The address (max 21).
-        destination_addr: COctetString<21>,
+        destination_addr: COctetString<21, B>,
     },
     /// `dest_flag` 2: a distribution list held by the MC.
     DistributionList {
         /// The list's name (max 21).
-        dl_name: COctetString<21>,
+        dl_name: COctetString<21, B>,
     },
 }
 
 /// The 1 to 255 destinations of a `submit_multi` (`number_of_dests` + `dest_address`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DestAddresses(Vec<DestAddress>);
+pub struct DestAddresses<B: AsRef<[u8]> = Bytes>(Vec<DestAddress<B>>);
 
 impl DestAddresses {
     /// Checks that there are between 1 and 255 destinations.
@@ -56,9 +60,11 @@ impl DestAddresses {
             _ => Ok(Self(dests)),
         }
     }
+}
 
+impl<B: AsRef<[u8]>> DestAddresses<B> {
     /// The destinations in wire order.
-    pub fn as_slice(&self) -> &[DestAddress] {
+    pub fn as_slice(&self) -> &[DestAddress<B>] {
         &self.0
     }
 
@@ -72,25 +78,29 @@ impl DestAddresses {
         self.0.is_empty()
     }
 
-    pub(crate) fn from_entries(dests: Vec<DestAddress>) -> Self {
+    pub(crate) fn from_entries(dests: Vec<DestAddress<B>>) -> Self {
         Self(dests)
     }
 }
 
 /// `submit_multi` body: one message to several SMEs or distribution lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct SubmitMulti {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct SubmitMulti<B: AsRef<[u8]> = Bytes> {
     /// Service the message belongs to (max 6).
-    pub service_type: COctetString<6>,
+    pub service_type: COctetString<6, B>,
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// Sender address (max 21).
-    pub source_addr: COctetString<21>,
+    pub source_addr: COctetString<21, B>,
     /// `number_of_dests` and the `dest_address` entries.
-    pub dest_addresses: DestAddresses,
+    pub dest_addresses: DestAddresses<B>,
     /// As in `submit_sm`.
     pub esm_class: u8,
     /// As in `submit_sm`.
@@ -98,9 +108,9 @@ pub struct SubmitMulti {
     /// As in `submit_sm`.
     pub priority_flag: u8,
     /// As in `submit_sm`.
-    pub schedule_delivery_time: Timestamp,
+    pub schedule_delivery_time: Timestamp<B>,
     /// As in `submit_sm`.
-    pub validity_period: Timestamp,
+    pub validity_period: Timestamp<B>,
     /// As in `submit_sm`.
     pub registered_delivery: u8,
     /// As in `submit_sm`.
@@ -110,12 +120,12 @@ pub struct SubmitMulti {
     /// As in `submit_sm`.
     pub sm_default_msg_id: u8,
     /// User data.
-    pub short_message: ShortMessage,
+    pub short_message: ShortMessage<B>,
     /// Optional parameters.
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-fn dest_address<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, DestAddress> {
+fn dest_address<'a, B: Backing<'a>>(frame: &B, i: &'a [u8]) -> PResult<'a, DestAddress<B>> {
     let at = i;
     let (i, flag) = int8(i, "dest_flag")?;
     match flag {
@@ -143,7 +153,7 @@ fn dest_address<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, DestAddress> {
     }
 }
 
-impl DestAddress {
+impl<B: AsRef<[u8]>> DestAddress<B> {
     fn wire_len(&self) -> usize {
         match self {
             DestAddress::Sme {
@@ -171,8 +181,11 @@ impl DestAddress {
     }
 }
 
-impl BodyCodec for SubmitMulti {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for SubmitMulti<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, service_type) = cstr(frame, i, "service_type", S::ESME_RINVSERTYP)?;
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;
         let count_at = i;
@@ -244,14 +257,18 @@ fn count_u8(len: usize) -> u8 {
 
 /// A destination the MC did not accept, in `submit_multi_resp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct UnsuccessSme {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct UnsuccessSme<B: AsRef<[u8]> = Bytes> {
     /// Type of number.
     pub dest_addr_ton: u8,
     /// Numbering plan.
     pub dest_addr_npi: u8,
     /// The address (max 21).
-    pub destination_addr: COctetString<21>,
+    pub destination_addr: COctetString<21, B>,
     /// Why it failed, as a `command_status` value.
     pub error_status_code: u32,
 }
@@ -259,7 +276,7 @@ pub struct UnsuccessSme {
 /// The 0 to 255 failed destinations of a `submit_multi_resp` (`no_unsuccess` +
 /// `unsuccess_sme`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UnsuccessSmes(Vec<UnsuccessSme>);
+pub struct UnsuccessSmes<B: AsRef<[u8]> = Bytes>(Vec<UnsuccessSme<B>>);
 
 impl UnsuccessSmes {
     /// Checks that there are at most 255 entries.
@@ -272,9 +289,11 @@ impl UnsuccessSmes {
         }
         Ok(Self(entries))
     }
+}
 
+impl<B: AsRef<[u8]>> UnsuccessSmes<B> {
     /// The entries in wire order.
-    pub fn as_slice(&self) -> &[UnsuccessSme] {
+    pub fn as_slice(&self) -> &[UnsuccessSme<B>] {
         &self.0
     }
 
@@ -288,25 +307,32 @@ impl UnsuccessSmes {
         self.0.is_empty()
     }
 
-    pub(crate) fn from_entries(entries: Vec<UnsuccessSme>) -> Self {
+    pub(crate) fn from_entries(entries: Vec<UnsuccessSme<B>>) -> Self {
         Self(entries)
     }
 }
 
 /// `submit_multi_resp` body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct SubmitMultiResp {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct SubmitMultiResp<B: AsRef<[u8]> = Bytes> {
     /// The MC's id for the message (max 65).
-    pub message_id: COctetString<65>,
+    pub message_id: COctetString<65, B>,
     /// Destinations that failed.
-    pub unsuccess_smes: UnsuccessSmes,
+    pub unsuccess_smes: UnsuccessSmes<B>,
     /// Optional parameters (SMPP 5.0).
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
-impl BodyCodec for SubmitMultiResp {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for SubmitMultiResp<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, message_id) = cstr(frame, i, "message_id", S::ESME_RINVMSGID)?;
         let (mut i, count) = int8(i, "no_unsuccess")?;
         let mut entries = Vec::with_capacity(usize::from(count));

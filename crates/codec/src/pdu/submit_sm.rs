@@ -7,29 +7,33 @@ use super::BodyCodec;
 use crate::{
     COctetString, CommandStatus as S, ShortMessage, Timestamp, Tlvs,
     parse::{PResult, cstr, dest_addr, int8, short_message, source_addr, time, tlvs, user_data},
-    types::put_addr,
+    types::{Backing, put_addr},
 };
 
 /// `submit_sm` body (and `deliver_sm`, which has the same layout).
 ///
 /// Field names and sizes follow SMPP 3.4 §4.4.1; C-octet string sizes include the NUL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct SubmitSm {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct SubmitSm<B: AsRef<[u8]> = Bytes> {
     /// Service the message belongs to; empty for the MC default (max 6).
-    pub service_type: COctetString<6>,
+    pub service_type: COctetString<6, B>,
     /// Type of number of `source_addr`.
     pub source_addr_ton: u8,
     /// Numbering plan of `source_addr`.
     pub source_addr_npi: u8,
     /// Sender address (max 21).
-    pub source_addr: COctetString<21>,
+    pub source_addr: COctetString<21, B>,
     /// Type of number of `destination_addr`.
     pub dest_addr_ton: u8,
     /// Numbering plan of `destination_addr`.
     pub dest_addr_npi: u8,
     /// Recipient address (max 21).
-    pub destination_addr: COctetString<21>,
+    pub destination_addr: COctetString<21, B>,
     /// Messaging mode, message type and GSM features (bit 6 = UDHI: `short_message`
     /// starts with a user data header).
     pub esm_class: u8,
@@ -38,9 +42,9 @@ pub struct SubmitSm {
     /// Priority, 0 (lowest) to 3 (or 4 in SMPP 5.0).
     pub priority_flag: u8,
     /// When to deliver; empty for immediately.
-    pub schedule_delivery_time: Timestamp,
+    pub schedule_delivery_time: Timestamp<B>,
     /// When to give up; empty for the MC default.
-    pub validity_period: Timestamp,
+    pub validity_period: Timestamp<B>,
     /// Which receipts and acknowledgements are requested.
     pub registered_delivery: u8,
     /// Whether to replace a pending message with the same source, destination and
@@ -51,33 +55,36 @@ pub struct SubmitSm {
     /// Index of a canned message; 0 when unused.
     pub sm_default_msg_id: u8,
     /// User data (`sm_length` + `short_message`).
-    pub short_message: ShortMessage,
+    pub short_message: ShortMessage<B>,
     /// Optional parameters, in wire order.
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
 /// `deliver_sm` body: the same fields as `submit_sm` (SMPP 3.4 §4.6.1), sent by the MC
 /// for mobile-originated messages and delivery receipts (`esm_class` 0x04).
-pub type DeliverSm = SubmitSm;
+pub type DeliverSm<B = Bytes> = SubmitSm<B>;
 
 /// The fields from `esm_class` to the TLVs, which `submit_sm` and `submit_multi` share.
-pub(super) struct Tail {
+pub(super) struct Tail<B> {
     pub(super) esm_class: u8,
     pub(super) protocol_id: u8,
     pub(super) priority_flag: u8,
-    pub(super) schedule_delivery_time: Timestamp,
-    pub(super) validity_period: Timestamp,
+    pub(super) schedule_delivery_time: Timestamp<B>,
+    pub(super) validity_period: Timestamp<B>,
     pub(super) registered_delivery: u8,
     pub(super) replace_if_present_flag: u8,
     pub(super) data_coding: u8,
     pub(super) sm_default_msg_id: u8,
-    pub(super) short_message: ShortMessage,
-    pub(super) tlvs: Tlvs,
+    pub(super) short_message: ShortMessage<B>,
+    pub(super) tlvs: Tlvs<B>,
 }
 
-impl Tail {
+impl<B: AsRef<[u8]>> Tail<B> {
     /// Decodes the tail through the end of the PDU, with the user-data checks.
-    pub(super) fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+    pub(super) fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, esm_class) = int8(i, "esm_class")?;
         let (i, protocol_id) = int8(i, "protocol_id")?;
         let (i, priority_flag) = int8(i, "priority_flag")?;
@@ -114,7 +121,7 @@ impl Tail {
 /// Builds a `submit_sm`-like struct from its leading fields and a decoded [`Tail`].
 macro_rules! with_tail {
     ($ty:ident { $($field:ident),* $(,)? }, $tail:expr) => {{
-        let t: Tail = $tail;
+        let t: Tail<_> = $tail;
         $ty {
             $($field,)*
             esm_class: t.esm_class,
@@ -162,8 +169,11 @@ macro_rules! encode_tail {
 
 pub(super) use {encode_tail, tail_wire_len, with_tail};
 
-impl BodyCodec for SubmitSm {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for SubmitSm<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, service_type) = cstr(frame, i, "service_type", S::ESME_RINVSERTYP)?;
         let (i, (source_addr_ton, source_addr_npi, source_addr)) = source_addr(frame, i)?;
         let (i, (dest_addr_ton, dest_addr_npi, destination_addr)) = dest_addr(frame, i)?;
@@ -213,24 +223,28 @@ impl BodyCodec for SubmitSm {
 /// A response body holding a `message_id` and TLVs: `submit_sm_resp`,
 /// `deliver_sm_resp`, `data_sm_resp`, `broadcast_sm_resp`, `query_broadcast_sm_resp`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct MessageIdResp {
+#[cfg_attr(
+    feature = "arbitrary",
+    derive(arbitrary::Arbitrary),
+    arbitrary(bound = "B: From<Bytes> + AsRef<[u8]>")
+)]
+pub struct MessageIdResp<B: AsRef<[u8]> = Bytes> {
     /// The MC's id for the message (max 65). Always empty in `deliver_sm_resp`.
-    pub message_id: COctetString<65>,
+    pub message_id: COctetString<65, B>,
     /// Optional parameters (SMPP 5.0 allows them on every one of these responses).
-    pub tlvs: Tlvs,
+    pub tlvs: Tlvs<B>,
 }
 
 /// `submit_sm_resp` body.
-pub type SubmitSmResp = MessageIdResp;
+pub type SubmitSmResp<B = Bytes> = MessageIdResp<B>;
 /// `deliver_sm_resp` body; `message_id` is unused and empty.
-pub type DeliverSmResp = MessageIdResp;
+pub type DeliverSmResp<B = Bytes> = MessageIdResp<B>;
 /// `data_sm_resp` body.
-pub type DataSmResp = MessageIdResp;
+pub type DataSmResp<B = Bytes> = MessageIdResp<B>;
 /// `broadcast_sm_resp` body (SMPP 5.0).
-pub type BroadcastSmResp = MessageIdResp;
+pub type BroadcastSmResp<B = Bytes> = MessageIdResp<B>;
 /// `query_broadcast_sm_resp` body (SMPP 5.0); the state is in TLVs.
-pub type QueryBroadcastSmResp = MessageIdResp;
+pub type QueryBroadcastSmResp<B = Bytes> = MessageIdResp<B>;
 
 impl MessageIdResp {
     /// A response carrying `message_id` and no TLVs.
@@ -242,8 +256,11 @@ impl MessageIdResp {
     }
 }
 
-impl BodyCodec for MessageIdResp {
-    fn decode<'a>(frame: &Bytes, i: &'a [u8]) -> PResult<'a, Self> {
+impl<B: AsRef<[u8]>> BodyCodec<B> for MessageIdResp<B> {
+    fn decode<'a>(frame: &B, i: &'a [u8]) -> PResult<'a, Self>
+    where
+        B: Backing<'a>,
+    {
         let (i, message_id) = cstr(frame, i, "message_id", S::ESME_RINVMSGID)?;
         let (i, tlvs) = tlvs(frame, i)?;
         Ok((i, MessageIdResp { message_id, tlvs }))
