@@ -185,3 +185,22 @@ async fn garbage_split_across_reads_is_framed_correctly() {
     assert_eq!(h.sequence_number, 5);
     assert_eq!(&smsc.received()[0].frame[..], &hex(good)[..]);
 }
+
+#[tokio::test]
+async fn validation_does_not_depend_on_recording_and_can_be_turned_off() {
+    let smlen_255 = "0000003e00000004000000000000000500010134343737303039303030303100010134343737303039303030303200000000000001000000ff48656c6c6f";
+    for (validate, expected) in [
+        (true, CommandStatus::ESME_RINVMSGLEN),
+        (false, CommandStatus::ESME_ROK),
+    ] {
+        let smsc = smsc(smppguard_sim::SimConfig {
+            record: None,
+            validate,
+            ..config()
+        })
+        .await;
+        let esme = bound(&smsc, BindType::Transmitter, "esme01").await;
+        esme.send_raw(hex(smlen_255)).await.unwrap();
+        assert_eq!(answer(&esme).await.command_status, expected);
+    }
+}

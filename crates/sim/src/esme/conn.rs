@@ -77,11 +77,11 @@ pub(crate) struct Conn {
     window: usize,
     timeout: Option<Duration>,
     next_seq: u32,
-    pending: HashMap<u32, Pending>,
+    pending: HashMap<u32, Pending, foldhash::fast::RandomState>,
     backlog: VecDeque<(Request, Target)>,
     /// Response deadlines in send order (one timeout for all, so already sorted).
     deadlines: VecDeque<(Instant, u32, Instant)>,
-    batches: HashMap<u64, Batch>,
+    batches: HashMap<u64, Batch, foldhash::fast::RandomState>,
     next_batch: u64,
     closing: bool,
 }
@@ -108,10 +108,10 @@ impl Conn {
             window: config.window.max(1),
             timeout: config.response_timeout,
             next_seq: 1,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             backlog: VecDeque::new(),
             deadlines: VecDeque::new(),
-            batches: HashMap::new(),
+            batches: HashMap::default(),
             next_batch: 0,
             closing: false,
         }
@@ -200,9 +200,12 @@ impl Conn {
         match self.stream.try_read_buf(&mut self.rbuf) {
             Ok(0) => Ok(true),
             Ok(_) => {
+                let now = Instant::now();
+                let mut responses = 0;
                 while let Some(frame) = self.framer.next_frame(&mut self.rbuf)? {
-                    self.on_frame(frame);
+                    responses += u64::from(self.on_frame(frame, now));
                 }
+                self.shared.counters.responses.fetch_add(responses, Relaxed);
                 Ok(false)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
@@ -261,6 +264,7 @@ impl Conn {
             return;
         }
         let now = Instant::now();
+        let mut sent = 0;
         while self.pending.len() < self.window {
             let Some((request, target)) = self.backlog.pop_front() else {
                 break;
@@ -276,8 +280,9 @@ impl Conn {
             if let Some(timeout) = self.timeout {
                 self.deadlines.push_back((now + timeout, seq, now));
             }
-            self.shared.counters.requests.fetch_add(1, Relaxed);
+            sent += 1;
         }
+        self.shared.counters.requests.fetch_add(sent, Relaxed);
     }
 
     /// Sequence numbers run 1..=0x7FFF_FFFF and wrap, skipping outstanding ones.
@@ -335,24 +340,25 @@ impl Conn {
         }
     }
 
-    fn on_frame(&mut self, frame: Bytes) {
+    /// Handles one frame read at `now`; `true` when it answered a request.
+    fn on_frame(&mut self, frame: Bytes, now: Instant) -> bool {
         let Some(header) = peek_header(&frame) else {
-            return;
+            return false;
         };
         let id = header.command_id;
         if id.is_response() {
             match self.pending.remove(&header.sequence_number) {
                 Some(p) => {
-                    self.shared.counters.responses.fetch_add(1, Relaxed);
-                    let latency = p.sent.elapsed();
+                    let latency = now.saturating_duration_since(p.sent);
                     let result = Pdu::decode(frame)
                         .map(|pdu| Response { pdu, latency })
                         .map_err(EsmeError::from);
                     self.complete(p.target, result);
+                    return true;
                 }
                 None => self.unmatched(frame),
             }
-            return;
+            return false;
         }
         match id {
             CommandId::ENQUIRE_LINK => {
@@ -373,6 +379,7 @@ impl Conn {
                 self.unmatched(frame);
             }
         }
+        false
     }
 
     fn unmatched(&mut self, frame: Bytes) {

@@ -62,12 +62,23 @@ enum State {
     Unbinding,
 }
 
+/// How much of a message operation to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decode {
+    /// Header only (`validate: false`).
+    Skip,
+    /// Decode to refuse malformed PDUs, then drop the result.
+    Check,
+    /// Decode and keep the PDU (receipts, message operations, the record).
+    Keep,
+}
+
 /// A message operation the session may serve.
 struct Admitted {
     system_id: Arc<str>,
     /// The frame (a copy when recording).
     frame: Bytes,
-    /// The decoded PDU, when decoding was asked for or recording is on.
+    /// The decoded PDU, when kept.
     pdu: Option<Pdu>,
 }
 
@@ -97,7 +108,7 @@ pub(crate) struct Session {
     ids: Range<u64>,
     next_seq: u32,
     /// Deliveries sent and not yet answered, by sequence number.
-    outstanding: HashMap<u32, Delivery>,
+    outstanding: HashMap<u32, Delivery, foldhash::fast::RandomState>,
     local: Stats,
     records: Vec<Received>,
     // Settings read once per chunk.
@@ -125,7 +136,7 @@ impl Session {
             rng,
             ids: 0..0,
             next_seq: 1,
-            outstanding: HashMap::new(),
+            outstanding: HashMap::default(),
             local: Stats::default(),
             records: Vec::new(),
             latency: Duration::ZERO,
@@ -478,39 +489,46 @@ impl Session {
 
     /// The common entry of message operations: checks that the session may
     /// transmit, copies the frame out when recording (so the record does not pin the
-    /// read buffer) and decodes it when `decode` or recording. Answers and returns
-    /// `None` when the PDU is refused.
-    fn admit(&mut self, header: &Header, frame: Bytes, decode: bool) -> Option<Admitted> {
+    /// read buffer), and decodes it as `decode` says (always keeping the PDU when
+    /// recording). Answers and returns `None` when the PDU is refused.
+    fn admit(&mut self, header: &Header, frame: Bytes, decode: Decode) -> Option<Admitted> {
         let Some(system_id) = self.bound_transmitter() else {
             self.reply_status(header, CommandStatus::ESME_RINVBNDSTS, false);
             return None;
         };
         let recording = self.shared.record.is_some();
-        let frame = if recording {
-            Bytes::copy_from_slice(&frame)
+        let (frame, decode) = if recording {
+            (Bytes::copy_from_slice(&frame), Decode::Keep)
         } else {
-            frame
+            (frame, decode)
         };
-        let pdu = if decode || recording {
-            match Pdu::decode(frame.clone()) {
-                Ok(pdu) => Some(pdu),
-                Err(e) => {
-                    self.reply_decode_error(&e);
-                    return None;
-                }
+        let decoded = match decode {
+            Decode::Skip => Ok(None),
+            // Only the verdict matters: drop the PDU where it was decoded.
+            Decode::Check => Pdu::decode(frame.clone()).map(|_| None),
+            Decode::Keep => Pdu::decode(frame.clone()).map(Some),
+        };
+        match decoded {
+            Ok(pdu) => Some(Admitted {
+                system_id,
+                frame,
+                pdu,
+            }),
+            Err(e) => {
+                self.reply_decode_error(&e);
+                None
             }
-        } else {
-            None
-        };
-        Some(Admitted {
-            system_id,
-            frame,
-            pdu,
-        })
+        }
     }
 
     fn on_submit(&mut self, header: &Header, frame: Bytes) {
-        let decode = self.shared.config.validate || self.shared.config.dlr;
+        let decode = if self.shared.config.dlr {
+            Decode::Keep
+        } else if self.shared.config.validate {
+            Decode::Check
+        } else {
+            Decode::Skip
+        };
         let Some(Admitted {
             system_id,
             frame,
@@ -591,7 +609,7 @@ impl Session {
             system_id,
             frame,
             pdu: Some(pdu),
-        }) = self.admit(header, frame, true)
+        }) = self.admit(header, frame, Decode::Keep)
         else {
             return;
         };
