@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 use smppguard_filter::{ActionKind, Engine, Envelope, Scratch, Verdict};
@@ -23,8 +24,12 @@ fn pack_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/default")
 }
 
-fn engine() -> Engine {
-    Engine::load(pack_dir()).unwrap_or_else(|e| panic!("the default pack loads: {e}"))
+/// The default pack, compiled once for every test of this file.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        Engine::load(pack_dir()).unwrap_or_else(|e| panic!("the default pack loads: {e}"))
+    })
 }
 
 fn verdict(e: &Engine, text: &str) -> Verdict {
@@ -63,7 +68,7 @@ fn credit_card_limit_scam_in_traditional_and_simplified() {
         "您的信用卡已获提额资格，额度最高可提升至十万，请致电 0912345678 办理",
         "信用卡提額專線：加微信 card8899 立即辦理",
     ] {
-        assert_blocked(&e, text, Some("zh-cc-limit-increase"));
+        assert_blocked(e, text, Some("zh-cc-limit-increase"));
     }
 }
 
@@ -74,10 +79,10 @@ fn loan_fraud_in_traditional_and_simplified() {
         "無抵押貸款，免審核，當天放款，放款前需繳納手續費500元",
         "无抵押贷款，免审核，当天放款，放款前需缴纳手续费500元",
     ] {
-        assert_blocked(&e, text, Some("zh-loan-advance-fee"));
+        assert_blocked(e, text, Some("zh-loan-advance-fee"));
     }
     assert_blocked(
-        &e,
+        e,
         "急用錢？小額貸款秒批，不看征信，加微信 money666 下載借款APP",
         Some("zh-loan-handoff"),
     );
@@ -88,28 +93,28 @@ fn fullwidth_and_zero_width_disguises_are_caught() {
     let e = engine();
     // Fullwidth digits and letters fold to ASCII.
     assert_blocked(
-        &e,
+        e,
         "您的信用卡可提额至８万，请致电 ０９１２３４５６７８",
         Some("zh-cc-limit-increase"),
     );
     assert_blocked(
-        &e,
+        e,
         "Your ＡＣＣＯＵＮＴ has been ＳＵＳＰＥＮＤＥＤ. Verify now at http://secure-check.example.net/login",
         Some("en-account-locked"),
     );
     // Zero-width characters inside the keywords are stripped from the match text.
     assert_blocked(
-        &e,
+        e,
         "信\u{200b}用\u{200b}卡提\u{200d}额，请致电 0912345678",
         Some("zh-cc-limit-increase"),
     );
     assert_blocked(
-        &e,
+        e,
         "無\u{2060}抵押貸\u{200b}款，放款前先交保\u{feff}证金",
         Some("zh-loan-advance-fee"),
     );
     // Spaces between Han characters are removed too.
-    assert_blocked(&e, "请 将 资 金 转 入 安 全 账 户", Some("zh-safe-account"));
+    assert_blocked(e, "请 将 资 金 转 入 安 全 账 户", Some("zh-safe-account"));
 }
 
 #[test]
@@ -141,7 +146,7 @@ fn keyword_split_across_two_ucs2_parts_is_caught_after_reassembly() {
         };
         let decoded = decode_part(&input, &opts);
         // Each part alone passes: the split defeats a per-part scanner.
-        assert_passes(&e, &decoded.text);
+        assert_passes(e, &decoded.text);
         match reassembler.push(&key, &input, &decoded, i, 0) {
             PushOutcome::Held => {}
             PushOutcome::Complete(m) => complete = Some(m),
@@ -150,29 +155,29 @@ fn keyword_split_across_two_ucs2_parts_is_caught_after_reassembly() {
     }
     let message = complete.expect("both parts complete the message");
     assert_eq!(message.text, text);
-    assert_blocked(&e, &message.text, Some("zh-cc-limit-increase"));
+    assert_blocked(e, &message.text, Some("zh-cc-limit-increase"));
 }
 
 #[test]
 fn impersonation_and_verification_code_requests() {
     let e = engine();
     assert_blocked(
-        &e,
+        e,
         "您好，我是市公安局民警，您的银行卡涉嫌洗钱，请立即把资金转入安全账户配合调查",
         None,
     );
     assert_blocked(
-        &e,
+        e,
         "您在购物平台买的商品丢失，可办理理赔退款，请下载会议软件开启屏幕共享，由客服指导操作",
         Some("zh-service-coercion"),
     );
     assert_blocked(
-        &e,
+        e,
         "刚才发到你手机上的验证码，麻烦念给我，我这边帮你确认",
         Some("zh-otp-request"),
     );
     assert_blocked(
-        &e,
+        e,
         "小王，我是你表哥，换了新号码，急需用钱，你先转5000到这个账户，明天还你",
         Some("zh-acquaintance-money"),
     );
@@ -182,14 +187,40 @@ fn impersonation_and_verification_code_requests() {
 fn english_lures() {
     let e = engine();
     assert_blocked(
-        &e,
+        e,
         "Courier notice: your parcel is on hold due to an unpaid customs fee of $1.99. Pay at https://parcel-release.example.org/pay",
         Some("en-delivery-fee"),
     );
     assert_blocked(
-        &e,
+        e,
         "Congratulations! You have won a $500 gift card. Claim it now: http://prize-desk.example.com/c",
         Some("en-prize-claim"),
+    );
+    assert_blocked(
+        e,
+        "Please call 09012345678 today to hear an urgent message about your account",
+        Some("en-premium-callback"),
+    );
+    assert_blocked(
+        e,
+        "A charge of $412.00 was made on your card. If this was not you, cancel at https://card-help.example.net/x",
+        Some("en-not-you-alert"),
+    );
+    assert_blocked(
+        e,
+        "Final notice: your unpaid toll balance of $6.80 is due today, pay at https://toll-pay.example.org",
+        Some("en-toll-invoice"),
+    );
+    // A brand named next to somebody else's link is held for review; the brand's own
+    // link is not.
+    let v = verdict(
+        e,
+        "Amazon: your account needs verification, visit https://amaz0n-help.example.com/v",
+    );
+    assert!(v.is_blocking(), "{v:#?}");
+    assert_passes(
+        e,
+        "Amazon: your order has shipped, see https://www.amazon.com/orders for the tracking number",
     );
 }
 
@@ -213,21 +244,21 @@ fn legitimate_messages_pass() {
         "晚上七点老地方吃饭，记得带上合同",
         "Running late, see you at the station in 10 minutes",
     ] {
-        assert_passes(&e, text);
+        assert_passes(e, text);
     }
 }
 
 #[test]
 fn weak_signals_are_tagged_not_blocked() {
     let e = engine();
-    let v = verdict(&e, "See the photos from Saturday: https://bit.ly/3xAmPle");
+    let v = verdict(e, "See the photos from Saturday: https://bit.ly/3xAmPle");
     assert_eq!(v.action.kind(), ActionKind::Tag);
     assert_eq!(v.decisive().map(|m| &*m.id), Some("url-shortener"));
-    let v = verdict(&e, "Menu for tonight is at http://192.0.2.10/menu.html");
+    let v = verdict(e, "Menu for tonight is at http://192.0.2.10/menu.html");
     assert_eq!(v.action.kind(), ActionKind::Tag);
     // The same link with a login request is held for review.
     let v = verdict(
-        &e,
+        e,
         "Your mailbox is full, log in to keep receiving mail: http://192.0.2.10/owa",
     );
     assert_eq!(v.action.kind(), ActionKind::Quarantine);
