@@ -34,6 +34,11 @@ enum Command {
     Passwd(cmd::config::PasswdArgs),
     /// Simulators for tests, benchmarks and staging: `sim smsc` runs an SMSC.
     Sim(cmd::sim::Args),
+    /// Load generator for any SMPP server: throughput, statuses, latency percentiles.
+    Bench(cmd::bench::Args),
+    /// Simulator, proxy with the default rules and example traffic in one process,
+    /// with a live view.
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,8 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Passwd(args) => cmd::config::passwd(args),
         Command::Sim(args) => cmd::sim::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     match result {
         Ok(code) => code,
