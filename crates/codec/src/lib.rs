@@ -2,24 +2,26 @@
 //! encoding of every PDU, with errors that say which SMPP answer they call for.
 //!
 //! The codec does no I/O and keeps no connection state. A proxy feeds the bytes it
-//! reads to a [`Framer`], decodes each frame with [`Pdu::decode`], forwards frames it
+//! reads to a [`Framer`], inspects each frame with [`Pdu::decode_view`] (or decodes it
+//! with [`Pdu::decode`] when the PDU must outlive the read buffer), forwards frames it
 //! does not change byte for byte (rewriting only the sequence number with
 //! [`set_sequence_number`]), and answers what it cannot decode with
 //! [`DecodeError::response`].
 //!
 //! Decoding has three outcomes, never two: a PDU, "need more bytes" (`Ok(None)` from
-//! [`check`] and [`Framer::next_frame`], not an error), or a typed error. Every field of
-//! a decoded PDU is a handle into the frame's buffer ([`bytes::Bytes`]); message bodies
-//! are never copied. Any valid frame re-encodes to the same bytes: TLV order, unknown
-//! TLVs and duplicates, and the presence or absence of an error response's body are
-//! all kept. No input makes the codec panic, allocate beyond the frame it was given,
-//! or loop.
+//! [`check`] and [`Framer::next_frame`], not an error), or a typed error. Message bodies
+//! are never copied: the fields of a [`Pdu`] are [`bytes::Bytes`] handles into the
+//! frame's buffer, those of a [`PduView`] plain slices of it. Any valid frame re-encodes
+//! to the same bytes: TLV order, unknown TLVs and duplicates, and the presence or absence
+//! of an error response's body are all kept. No input makes the codec panic, allocate
+//! beyond the frame it was given, or loop.
 //!
 //! Key types:
 //! - [`Framer`] / [`check`]: split a byte stream into frames by reading the header
 //!   only, rejecting out-of-range `command_length` before any allocation.
 //! - [`Pdu`] = [`Header`] + [`Body`]: one `Body` variant per operation, typed structs
-//!   with the specification's field names ([`SubmitSm`], [`DeliverSm`], [`DataSm`], ...).
+//!   with the specification's field names ([`SubmitSm`], [`DeliverSm`], [`DataSm`], ...),
+//!   generic over where their bytes live; [`PduView`] is the borrowed form.
 //! - [`Tlvs`]: the ordered optional parameters with typed accessors
 //!   ([`Tlvs::message_payload`], [`Tlvs::sar_msg_ref_num`], ...).
 //! - [`DecodeError`] / [`FrameError`]: what, where (field, offset), and the
