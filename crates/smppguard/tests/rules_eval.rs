@@ -359,7 +359,13 @@ fn eval_counts_actions_and_measures_blocking() {
     assert_eq!(m["ham"]["false_positive_rate"].as_f64(), Some(0.2));
     assert_eq!(v["files"].as_array().unwrap().len(), 1);
     assert_eq!(v["files"][0]["messages"], 11);
-    assert_eq!(v["rules"]["name"], "eval-test");
+    assert_eq!(v["pack"]["name"], "eval-test");
+    // Which rule decided, per label: the block, the false positive, the monitor.
+    assert_eq!(
+        v["rules"],
+        serde_json::json!({"loan": {"fraud": 2, "ham": 1}, "promo": {"spam": 1}})
+    );
+    assert_eq!(v["files"][0]["rules"], v["rules"]);
     assert!(v.get("baseline").is_none());
 
     // The misses: the two fraud messages not blocked, both spam, the blocked ham.

@@ -25,7 +25,7 @@ mod tally;
 
 use baseline::Baseline;
 use corpus::Reader;
-use tally::Tally;
+use tally::{ByRule, Tally};
 
 /// Files at least this large get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 256 * 1024;
@@ -61,6 +61,7 @@ struct FileResult {
     path: PathBuf,
     pack: Tally,
     baseline: Option<Tally>,
+    by_rule: ByRule,
     elapsed: Duration,
 }
 
@@ -123,15 +124,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             render_file(&mut out, r)?;
         }
         if results.len() > 1 {
-            let (pack, base) = aggregate(&results);
             writeln!(out)?;
-            let all = FileResult {
-                path: PathBuf::from(format!("all {} files", results.len())),
-                pack,
-                baseline: base,
-                elapsed: results.iter().map(|r| r.elapsed).sum(),
-            };
-            render_file(&mut out, &all)?;
+            render_file(&mut out, &aggregate(&results))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -179,6 +173,7 @@ fn eval_file(
     let bar = progress(path, len);
     let mut reader = Reader::new(BufReader::new(file), path);
     let mut pack = Tally::default();
+    let mut by_rule = ByRule::default();
     let mut base = judge.baseline.is_some().then(Tally::default);
     if let Some(w) = misses.as_mut() {
         writeln!(w, "# {}", path.display())?;
@@ -187,6 +182,9 @@ fn eval_file(
     while let Some(rec) = reader.next_record()? {
         let (action, rule, base_action) = judge.judge(&rec.text);
         pack.add(&rec.label, action);
+        if let Some(rule) = &rule {
+            by_rule.add(rule, &rec.label);
+        }
         if let (Some(t), Some(a)) = (base.as_mut(), base_action) {
             t.add(&rec.label, a);
         }
@@ -211,6 +209,7 @@ fn eval_file(
         path: path.to_path_buf(),
         pack,
         baseline: base,
+        by_rule,
         elapsed: started.elapsed(),
     })
 }
@@ -232,30 +231,41 @@ fn progress(path: &Path, len: u64) -> ProgressBar {
     bar
 }
 
-fn aggregate(results: &[FileResult]) -> (Tally, Option<Tally>) {
-    let mut pack = Tally::default();
-    let mut base: Option<Tally> = None;
+fn aggregate(results: &[FileResult]) -> FileResult {
+    let mut all = FileResult {
+        path: PathBuf::from(format!("all {} files", results.len())),
+        pack: Tally::default(),
+        baseline: None,
+        by_rule: ByRule::default(),
+        elapsed: Duration::ZERO,
+    };
     for r in results {
-        pack.merge(&r.pack);
+        all.pack.merge(&r.pack);
+        all.by_rule.merge(&r.by_rule);
+        all.elapsed += r.elapsed;
         if let Some(b) = &r.baseline {
-            base.get_or_insert_with(Tally::default).merge(b);
+            all.baseline.get_or_insert_with(Tally::default).merge(b);
         }
     }
-    (pack, base)
+    all
 }
 
 fn tally_json(t: &Tally) -> Value {
     json!({ "labels": t.labels_json(), "metrics": t.metrics_json() })
 }
 
-fn with_baseline(t: &Tally, b: Option<&Tally>) -> Map<String, Value> {
+/// The measures of one corpus (or of all): labels, metrics, decisions per rule and the
+/// baseline's labels and metrics.
+fn result_json(r: &FileResult) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("messages".into(), json!(t.total()));
-    m.insert("labels".into(), t.labels_json());
-    m.insert("metrics".into(), t.metrics_json());
-    if let Some(b) = b {
+    m.insert("messages".into(), json!(r.pack.total()));
+    m.insert("labels".into(), r.pack.labels_json());
+    m.insert("metrics".into(), r.pack.metrics_json());
+    m.insert("rules".into(), r.by_rule.to_json());
+    if let Some(b) = &r.baseline {
         m.insert("baseline".into(), tally_json(b));
     }
+    m.insert("seconds".into(), json!(r.elapsed.as_secs_f64()));
     m
 }
 
@@ -266,10 +276,9 @@ fn to_json(
     ruleset_version: &str,
     results: &[FileResult],
 ) -> Value {
-    let (pack, base) = aggregate(results);
-    let mut top = with_baseline(&pack, base.as_ref());
+    let mut top = result_json(&aggregate(results));
     top.insert(
-        "rules".into(),
+        "pack".into(),
         json!({
             "path": args.rules.display().to_string(),
             "name": name,
@@ -280,9 +289,8 @@ fn to_json(
     let files: Vec<Value> = results
         .iter()
         .map(|r| {
-            let mut m = with_baseline(&r.pack, r.baseline.as_ref());
+            let mut m = result_json(r);
             m.insert("path".into(), json!(r.path.display().to_string()));
-            m.insert("seconds".into(), json!(r.elapsed.as_secs_f64()));
             Value::Object(m)
         })
         .collect();

@@ -206,6 +206,51 @@ impl Tally {
     }
 }
 
+/// How often each rule decided a message's action, per label: which rules do the work
+/// and which cause the false positives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct ByRule {
+    rules: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl ByRule {
+    pub(super) fn add(&mut self, rule: &str, label: &str) {
+        let labels = match self.rules.get_mut(rule) {
+            Some(l) => l,
+            None => self.rules.entry(rule.to_owned()).or_default(),
+        };
+        match labels.get_mut(label) {
+            Some(n) => *n += 1,
+            None => {
+                labels.insert(label.to_owned(), 1);
+            }
+        }
+    }
+
+    pub(super) fn merge(&mut self, other: &ByRule) {
+        for (rule, labels) in &other.rules {
+            let mine = self.rules.entry(rule.clone()).or_default();
+            for (label, n) in labels {
+                *mine.entry(label.clone()).or_default() += n;
+            }
+        }
+    }
+
+    /// `{"<rule id>": {"<label>": N, …}, …}`.
+    pub(super) fn to_json(&self) -> Value {
+        Value::Object(
+            self.rules
+                .iter()
+                .map(|(rule, labels)| {
+                    let m: Map<String, Value> =
+                        labels.iter().map(|(l, n)| (l.clone(), json!(n))).collect();
+                    (rule.clone(), Value::Object(m))
+                })
+                .collect(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +333,22 @@ mod tests {
         assert_eq!(m["fraud"]["precision"], 1.0);
         assert_eq!(m["ham"]["false_positive_rate"], 0.0);
         assert!(m.get("other").is_none());
+    }
+
+    #[test]
+    fn decisions_per_rule() {
+        let mut a = ByRule::default();
+        a.add("loan", "fraud");
+        a.add("loan", "fraud");
+        a.add("loan", "ham");
+        let mut b = ByRule::default();
+        b.add("otp", "fraud");
+        b.add("loan", "ham");
+        a.merge(&b);
+        assert_eq!(
+            a.to_json(),
+            json!({"loan": {"fraud": 2, "ham": 2}, "otp": {"fraud": 1}})
+        );
     }
 
     #[test]
