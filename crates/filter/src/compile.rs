@@ -122,6 +122,8 @@ pub struct Ruleset {
     pub(crate) terms: Vec<TermDef>,
     pub(crate) rules: Vec<RuleDef>,
     pub(crate) rule_ids: Vec<Arc<str>>,
+    /// Pattern names, shared by every verdict that quotes them.
+    pub(crate) term_names: Vec<Arc<str>>,
     pub(crate) lists: Vec<List>,
     /// Term → rules whose own condition names it (CSR).
     term_rule_start: Vec<u32>,
@@ -186,15 +188,25 @@ fn pattern(e: &HsExpr, single: bool) -> Pattern {
 fn regex_problem(err: &hyperscan::Error) -> Problem {
     match err {
         hyperscan::Error::Hyperscan(hyperscan::HsError::CompileError(ce)) => {
-            let message = ce.message().trim_end_matches('.').to_owned();
-            let position = message
-                .rsplit_once("at index ")
-                .and_then(|(_, n)| n.trim().parse().ok());
-            Problem::Regex { message, position }
+            let message = ce.message().trim_end_matches('.');
+            // "… at index 13": the position goes in its own field.
+            let (message, position) = match message.rsplit_once(" at index ") {
+                Some((m, n)) => match n.trim().parse() {
+                    Ok(p) => (m, Some(p)),
+                    Err(_) => (message, None),
+                },
+                None => (message, None),
+            };
+            Problem::Regex {
+                message: message.to_owned(),
+                position,
+                expression: None,
+            }
         }
         hyperscan::Error::NulByte(_) => Problem::Regex {
             message: "the expression contains a NUL byte; write it as \\x00".into(),
             position: None,
+            expression: None,
         },
         other => Problem::Regex {
             message: other
@@ -203,6 +215,7 @@ fn regex_problem(err: &hyperscan::Error) -> Problem {
                 .trim_end_matches('.')
                 .to_owned(),
             position: None,
+            expression: None,
         },
     }
 }
@@ -426,6 +439,7 @@ impl Ruleset {
         let patterns = terms.len();
         let list_entries = lists.iter().map(List::len).sum();
         let rule_ids = rules.iter().map(|r| Arc::from(r.id.as_str())).collect();
+        let term_names = terms.iter().map(|t| Arc::from(t.name.as_str())).collect();
         Ok(Self {
             serial: SERIAL.fetch_add(1, Ordering::Relaxed),
             version: RulesetVersion(digest),
@@ -445,6 +459,7 @@ impl Ruleset {
             terms,
             rules,
             rule_ids,
+            term_names,
             lists,
             term_rule_start,
             term_rule_ids,

@@ -163,12 +163,15 @@ pub enum Problem {
     #[error("reject status 0 is ESME_ROK; use a non-zero command_status")]
     ZeroStatus,
     /// Hyperscan rejected the expression.
-    #[error("hyperscan: {message}{}", position.map(|p| format!(" (at byte {p} of the expression)")).unwrap_or_default())]
+    #[error("hyperscan: {message}{}", regex_where(*position, expression.as_deref()))]
     Regex {
         /// Hyperscan's message.
         message: String,
         /// Byte offset in the expression Hyperscan points at, when it names one.
         position: Option<usize>,
+        /// The expression as compiled, when loading rewrote the pattern (a `text`
+        /// pattern in match-text form); `position` counts in it.
+        expression: Option<String>,
     },
     /// The expression matches the empty string, which would match every message.
     #[error("the expression can match the empty string")]
@@ -193,6 +196,15 @@ pub enum Problem {
     /// The `[normalize]` table is not valid.
     #[error("[normalize]: {0}")]
     Normalize(String),
+}
+
+fn regex_where(position: Option<usize>, expression: Option<&str>) -> String {
+    match (position, expression) {
+        (Some(p), Some(e)) => format!(" at byte {p} of `{e}` (the pattern as compiled)"),
+        (Some(p), None) => format!(" at byte {p}"),
+        (None, Some(e)) => format!(" in `{e}` (the pattern as compiled)"),
+        (None, None) => String::new(),
+    }
 }
 
 /// One problem, where it is, and which rule and pattern it concerns.

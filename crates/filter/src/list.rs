@@ -11,7 +11,7 @@
 //! anything after ` #` is a comment.
 
 use std::collections::HashSet;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -65,6 +65,12 @@ impl ListKind {
 
 /// Longest entry accepted (a DNS name is at most 253 bytes).
 const MAX_ENTRY: usize = 253;
+/// Longest line read from a list file, comments included.
+const MAX_LINE: u64 = 4096;
+/// Largest list file read (tens of millions of entries).
+const MAX_FILE: u64 = 4 << 30;
+/// Bad lines reported before a list file is abandoned.
+const MAX_DIAGNOSTICS: usize = 20;
 
 /// Normalizes one entry for storage; `Err` says why it is rejected.
 pub(crate) fn normalize_entry(kind: ListKind, raw: &str) -> Result<String, &'static str> {
@@ -162,10 +168,10 @@ impl List {
         }
     }
 
-    /// Reads entries from a file; at most a few diagnostics per file are kept so a wrong
-    /// file (say, a binary) does not produce millions of them.
+    /// Reads entries from a file. A wrong file (a binary, a device) must not run away:
+    /// after [`MAX_DIAGNOSTICS`] bad lines, a line longer than [`MAX_LINE`] or
+    /// [`MAX_FILE`] bytes the file is abandoned with an error.
     pub(crate) fn add_file(&mut self, path: &Path, out: &mut Vec<Diagnostic>) -> Option<u64> {
-        const MAX_DIAGNOSTICS: usize = 20;
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
             Err(e) => {
@@ -178,16 +184,24 @@ impl List {
                 return None;
             }
         };
-        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file.take(MAX_FILE));
         let mut line = Vec::new();
         let mut line_no = 0usize;
         let mut reported = 0usize;
+        let mut total = 0u64;
         let mut digest = crate::digest::Fnv64::new();
         loop {
             line.clear();
-            match reader.read_until(b'\n', &mut line) {
+            match (&mut reader)
+                .take(MAX_LINE + 1)
+                .read_until(b'\n', &mut line)
+            {
                 Ok(0) => break,
-                Ok(_) => {}
+                Ok(n) if n as u64 > MAX_LINE && line.last() != Some(&b'\n') => {
+                    out.push(self.entry_problem(path, line_no + 1, "line longer than 4096 bytes"));
+                    return None;
+                }
+                Ok(n) => total += n as u64,
                 Err(e) => {
                     out.push(Diagnostic {
                         location: Location {
@@ -207,9 +221,10 @@ impl List {
             let text = match std::str::from_utf8(&line) {
                 Ok(t) => t,
                 Err(_) => {
-                    if reported < MAX_DIAGNOSTICS {
-                        reported += 1;
-                        out.push(self.entry_problem(path, line_no, "not UTF-8"));
+                    reported += 1;
+                    out.push(self.entry_problem(path, line_no, "not UTF-8"));
+                    if reported >= MAX_DIAGNOSTICS {
+                        return None;
                     }
                     continue;
                 }
@@ -225,12 +240,17 @@ impl List {
             match normalize_entry(self.kind, text) {
                 Ok(v) => self.insert(v),
                 Err(reason) => {
-                    if reported < MAX_DIAGNOSTICS {
-                        reported += 1;
-                        out.push(self.entry_problem(path, line_no, reason));
-                    }
+                    reported += 1;
+                    out.push(self.entry_problem(path, line_no, reason));
                 }
             }
+            if reported >= MAX_DIAGNOSTICS {
+                return None;
+            }
+        }
+        if total >= MAX_FILE {
+            out.push(self.entry_problem(path, line_no, "file larger than 4 GiB"));
+            return None;
         }
         Some(digest.finish())
     }
@@ -355,6 +375,18 @@ mod tests {
         assert_eq!(l.len(), 2);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].location.line, 4);
+        // A file without line breaks (think /dev/zero) is abandoned, not read forever.
+        let long = dir.join("long.txt");
+        std::fs::write(&long, vec![b'a'; 10_000]).unwrap();
+        let mut out = Vec::new();
+        assert!(l.add_file(&long, &mut out).is_none());
+        assert_eq!(out.len(), 1);
+        // Too many bad lines: abandoned after MAX_DIAGNOSTICS.
+        let bad = dir.join("bad.txt");
+        std::fs::write(&bad, "a b\n".repeat(1000)).unwrap();
+        let mut out = Vec::new();
+        assert!(l.add_file(&bad, &mut out).is_none());
+        assert_eq!(out.len(), MAX_DIAGNOSTICS);
         let missing = dir.join("missing.txt");
         let mut out = Vec::new();
         assert!(l.add_file(&missing, &mut out).is_none());

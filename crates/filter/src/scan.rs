@@ -32,7 +32,7 @@ pub struct Scratch {
     live: State,
     shadow: State,
     bufs: Bufs,
-    explain: Option<hyperscan::Scratch>,
+    explain: Explain,
     /// Match texts for [`crate::Engine::evaluate`], reused across messages.
     pub(crate) text: MatchText,
     pub(crate) shadow_text: MatchText,
@@ -72,6 +72,47 @@ impl Scratch {
         self.hs = Some(hs);
         self.sized_for = want;
         Ok(())
+    }
+}
+
+/// Scratch space for the start-of-match databases that explain regex matches, and which of
+/// them it has been sized for (`hs_alloc_scratch` costs microseconds even when the space
+/// is already big enough, so it runs once per database).
+#[derive(Default)]
+struct Explain {
+    scratch: Option<hyperscan::Scratch>,
+    serial: u64,
+    sized: std::collections::HashSet<(usize, u32)>,
+}
+
+impl Explain {
+    /// Scratch space valid for `db`, the SOM database of expression `expr` of `field`.
+    fn scratch_for(
+        &mut self,
+        rs: &Ruleset,
+        field: Field,
+        expr: u32,
+        db: &hyperscan::BlockDatabase,
+    ) -> Option<&hyperscan::Scratch> {
+        if self.serial != rs.serial {
+            self.serial = rs.serial;
+            self.sized.clear();
+        }
+        let key = (field.index(), expr);
+        match &mut self.scratch {
+            Some(s) if self.sized.contains(&key) => {
+                let _ = s;
+            }
+            Some(s) => {
+                db.realloc_scratch(s).ok()?;
+                self.sized.insert(key);
+            }
+            None => {
+                self.scratch = Some(db.alloc_scratch().ok()?);
+                self.sized.insert(key);
+            }
+        }
+        self.scratch.as_ref()
     }
 }
 
@@ -533,15 +574,13 @@ fn decide(rs: &Ruleset, st: &State) -> (Action, Option<u32>) {
     }
 }
 
-fn verdict(
-    rs: &Ruleset,
-    st: &State,
-    m: &Msg<'_>,
-    explain: &mut Option<hyperscan::Scratch>,
-) -> Verdict {
+fn verdict(rs: &Ruleset, st: &State, m: &Msg<'_>, explain: &mut Explain) -> Verdict {
     let (action, decided) = decide(rs, st);
     let mut matches = Vec::with_capacity(st.matched.len());
     let mut decided_by = None;
+    // Rules of a family share patterns: each pattern's evidence is computed once.
+    let mut known: Vec<(u32, Option<Evidence>)> = Vec::new();
+    let mut terms = Vec::new();
     for &r in &st.matched {
         let Some(rule) = rs.rules.get(r as usize) else {
             continue;
@@ -549,12 +588,21 @@ fn verdict(
         if decided == Some(r) {
             decided_by = Some(matches.len());
         }
-        let mut terms = Vec::new();
+        terms.clear();
         positive_terms(rs, &rule.cond, st, false, 0, &mut terms);
-        let evidence = terms
-            .into_iter()
-            .filter_map(|t| evidence(rs, t, st, m, explain))
-            .collect();
+        let mut evidence_list = Vec::with_capacity(terms.len());
+        for &t in &terms {
+            let ev = match known.iter().find(|(k, _)| *k == t) {
+                Some((_, ev)) => ev.clone(),
+                None => {
+                    let ev = evidence(rs, t, st, m, explain);
+                    known.push((t, ev.clone()));
+                    ev
+                }
+            };
+            evidence_list.extend(ev);
+        }
+        let evidence = evidence_list;
         matches.push(RuleMatch {
             id: rs
                 .rule_ids
@@ -624,7 +672,7 @@ fn evidence(
     t: u32,
     st: &State,
     m: &Msg<'_>,
-    explain: &mut Option<hyperscan::Scratch>,
+    explain: &mut Explain,
 ) -> Option<Evidence> {
     let term = rs.terms.get(t as usize)?;
     let span = match term.kind {
@@ -638,7 +686,7 @@ fn evidence(
         }
     };
     Some(Evidence {
-        pattern: Arc::from(term.name.as_str()),
+        pattern: rs.term_names.get(t as usize).cloned()?,
         field: term.field,
         span,
     })
@@ -705,12 +753,7 @@ fn cut(s: &str) -> &str {
 }
 
 /// Where a Hyperscan hit starts: by length for a literal, else through the SOM database.
-fn hit_span(
-    rs: &Ruleset,
-    hit: &Hit,
-    m: &Msg<'_>,
-    explain: &mut Option<hyperscan::Scratch>,
-) -> Option<Span> {
+fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, explain: &mut Explain) -> Option<Span> {
     let vi = hit.value as usize;
     match hit.field {
         Field::Url | Field::Domain | Field::Phone => return whole_value_span(hit.field, vi, m),
@@ -727,7 +770,7 @@ fn hit_span(
     });
     let start = match by_length {
         Some(s) => s,
-        None => som_start(fdb, hit.expr, value, end, explain)?,
+        None => som_start(rs, hit.field, fdb, hit.expr, value, end, explain)?,
     };
     let range = start..end;
     Some(match hit.field {
@@ -739,20 +782,16 @@ fn hit_span(
 
 /// Re-scans `value` with the expression's SOM database for the match ending at `end`.
 fn som_start(
+    rs: &Ruleset,
+    field: Field,
     fdb: &FieldDb,
     expr: u32,
     value: &[u8],
     end: usize,
-    explain: &mut Option<hyperscan::Scratch>,
+    explain: &mut Explain,
 ) -> Option<usize> {
     let db = fdb.som_db(expr)?;
-    let scratch = match explain {
-        Some(s) => {
-            db.realloc_scratch(s).ok()?;
-            s
-        }
-        None => explain.insert(db.alloc_scratch().ok()?),
-    };
+    let scratch = explain.scratch_for(rs, field, expr, db)?;
     let mut start = None;
     let end = end as u64;
     // Terminating the scan early makes hs_scan report "terminated": not a failure here.

@@ -143,14 +143,50 @@ fn hyperscan_syntax_errors_carry_the_position() {
     let d = one(&format!("{RULE}patterns.bad = {{ regex = 'ab(cd' }}\n"));
     assert_eq!(d.rule.as_deref(), Some("r1"));
     assert_eq!(d.pattern.as_deref(), Some("bad"));
-    let Problem::Regex { message, position } = &d.problem else {
+    let Problem::Regex {
+        message,
+        position,
+        expression,
+    } = &d.problem
+    else {
         panic!("{d}")
     };
-    assert!(message.contains("paren"), "{message}");
+    assert!(
+        message.contains("paren") && !message.contains("at index"),
+        "{message}"
+    );
     assert_eq!(*position, Some(2), "{d}");
+    assert_eq!(*expression, None, "the pattern was compiled as written");
+    assert!(d.to_string().ends_with(" at byte 2"), "{d}");
     assert_eq!(d.location.line, 11);
     // Back-references are not supported by Hyperscan.
     let d = one(&format!("{RULE}patterns.bad = {{ regex = '(a)\\1' }}\n"));
+    assert!(matches!(d.problem, Problem::Regex { .. }), "{d}");
+}
+
+#[test]
+fn errors_in_rewritten_patterns_show_the_compiled_form() {
+    // `\d` is compiled as `[0-9]`, so Hyperscan's position counts in the rewritten text.
+    let d = one(&format!("{RULE}patterns.p = {{ regex = '\\d{{2}}(x' }}\n"));
+    let Problem::Regex {
+        position,
+        expression,
+        ..
+    } = &d.problem
+    else {
+        panic!("{d}")
+    };
+    assert_eq!(expression.as_deref(), Some("[0-9]{2}(x"));
+    assert_eq!(*position, Some(8));
+    assert!(d.to_string().contains("at byte 8 of `[0-9]{2}(x`"), "{d}");
+}
+
+#[test]
+fn a_broken_shared_pattern_is_reported_once() {
+    let d = one(&format!(
+        "[patterns]\nphone = {{ regex = '09(x' }}\n{RULE}when = \"a and phone\"\npatterns.a = {{ literal = 'x' }}\n"
+    ));
+    assert_eq!(d.pattern.as_deref(), Some("phone"));
     assert!(matches!(d.problem, Problem::Regex { .. }), "{d}");
 }
 
@@ -408,9 +444,10 @@ fn text_patterns_are_written_in_match_text_form() {
         TermKind::List(_) => panic!(),
     };
     let a = &exprs("a")[0];
-    // Traditional → Simplified, fullwidth → ASCII, lower case; caseless by default.
+    // Traditional → Simplified, fullwidth → ASCII, lower case: folded like the match text,
+    // so no caseless automaton is needed.
     assert_eq!(a.literal.as_deref(), Some("提额 free"));
-    assert!(a.flags.caseless);
+    assert!(!a.flags.caseless);
     assert_eq!(exprs("b")[0].expression, "贷款.{0,6}[额额]度");
     // `decoded` sees the text as sent: no rewriting, case-sensitive by default.
     let c = &exprs("c")[0];
@@ -449,6 +486,21 @@ fn regex_normalization_keeps_escapes_and_classes() {
     assert_eq!(normalize_regex(r"\x{8cb8}款", &n), r"\x{8cb8}款");
     assert_eq!(normalize_regex(r"[^額]+", &n), r"[^额]+");
     assert_eq!(normalize_regex(r"\S+提額", &n), r"\S+提额");
+    // Digits are folded to ASCII in the match text: `\d` needs no Unicode tables.
+    assert_eq!(
+        normalize_regex(r"09\d{8}\D[\d-]", &n),
+        r"09[0-9]{8}[^0-9][0-9-]"
+    );
+    let keep = Normalizer::new(NormalizeOptions {
+        fold_digits: false,
+        ..NormalizeOptions::default()
+    });
+    assert_eq!(normalize_regex(r"\d\D", &keep), r"\d\D");
     // A fullwidth parenthesis becomes an escaped ASCII one, never regex syntax.
     assert_eq!(normalize_regex("（x）", &n), r"\x28x\x29");
+    // Case folding: letters are lower-cased, escapes and their braced arguments are not.
+    assert_eq!(
+        normalize_regex(r"LINE\s*ID\S\W\B\p{Han}\x{4E00}[A-Z]", &n),
+        r"line\s*id\S\W\B\p{Han}\x{4E00}[a-z]"
+    );
 }
