@@ -47,6 +47,7 @@ use tokio::{
 use crate::{BindType, BuildError, EsmeError, receipt::Receipt};
 
 mod conn;
+mod pending;
 
 use conn::{Cmd, Conn};
 
@@ -200,9 +201,10 @@ pub struct SubmitResponse {
     pub latency: Duration,
 }
 
-impl From<Response> for SubmitResponse {
-    fn from(r: Response) -> Self {
-        let message_id = match &r.pdu.body {
+impl SubmitResponse {
+    /// The fields of a response PDU that answered after `latency`.
+    pub(crate) fn new(pdu: &Pdu, latency: Duration) -> SubmitResponse {
+        let message_id = match &pdu.body {
             Body::SubmitSmResp(Some(b)) | Body::DataSmResp(Some(b)) => {
                 lossy(b.message_id.as_bytes())
             }
@@ -210,11 +212,17 @@ impl From<Response> for SubmitResponse {
             _ => String::new(),
         };
         SubmitResponse {
-            command_id: r.pdu.command_id(),
-            status: r.pdu.command_status(),
+            command_id: pdu.command_id(),
+            status: pdu.command_status(),
             message_id,
-            latency: r.latency,
+            latency,
         }
+    }
+}
+
+impl From<Response> for SubmitResponse {
+    fn from(r: Response) -> Self {
+        SubmitResponse::new(&r.pdu, r.latency)
     }
 }
 
@@ -504,11 +512,7 @@ impl Esme {
             })
             .await
             .map_err(|_| EsmeError::Closed)?;
-        let results = rx.await.map_err(|_| EsmeError::Closed)?;
-        Ok(results
-            .into_iter()
-            .map(|r| r.map(SubmitResponse::from))
-            .collect())
+        rx.await.map_err(|_| EsmeError::Closed)
     }
 
     /// Sends any request and waits for its response (which may be a `generic_nack`).

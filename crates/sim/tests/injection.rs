@@ -166,3 +166,41 @@ async fn nothing_mode_ignores_even_enquire_link() {
     assert!(matches!(esme.submit(sm).await, Err(EsmeError::Timeout(_))));
     assert_eq!(smsc.stats().ignored, 2);
 }
+
+#[tokio::test]
+async fn the_client_window_bounds_outstanding_requests() {
+    // Responses take 2 s, so whatever the simulator has read by then the client sent
+    // without an answer.
+    let smsc = smsc(SimConfig {
+        latency: Duration::from_secs(2),
+        ..config()
+    })
+    .await;
+    let esme = Esme::connect_with(
+        smsc.local_addr(),
+        EsmeConfig {
+            window: 10,
+            ..EsmeConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        esme.bind(BindType::Transmitter, "esme01", "s3cr3t")
+            .await
+            .unwrap()
+            .status
+            .is_ok()
+    );
+    let esme = std::sync::Arc::new(esme);
+    let all = {
+        let esme = esme.clone();
+        tokio::spawn(async move { esme.submit_many((0..20).map(|_| hello())).await })
+    };
+    smsc.wait_for(SOON, |s| s.submits >= 10).await.unwrap();
+    assert_eq!(smsc.stats().submits, 10);
+    assert_eq!(esme.stats().requests, 1 + 10);
+    let results = all.await.unwrap().unwrap();
+    assert!(results.iter().all(|r| r.as_ref().unwrap().status.is_ok()));
+    assert_eq!(smsc.stats().submits, 20);
+}

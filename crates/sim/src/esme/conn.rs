@@ -19,14 +19,16 @@ use tokio::{
     time::Instant,
 };
 
-use super::{Delivery, EsmeConfig, EsmeShared, Request, Response};
+use super::{
+    Delivery, EsmeConfig, EsmeShared, Request, Response, SubmitResponse, pending::PendingTable,
+};
 use crate::EsmeError;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
 
 type OneReply = oneshot::Sender<Result<Response, EsmeError>>;
-type BatchReply = oneshot::Sender<Vec<Result<Response, EsmeError>>>;
+type BatchReply = oneshot::Sender<Vec<Result<SubmitResponse, EsmeError>>>;
 
 /// Commands from the handle.
 #[derive(Debug)]
@@ -59,7 +61,9 @@ struct Pending {
 
 #[derive(Debug)]
 struct Batch {
-    results: Vec<Option<Result<Response, EsmeError>>>,
+    /// Answers are reduced to `SubmitResponse` as they arrive, so the frames they came
+    /// in are released at once and the read buffer can be reused.
+    results: Vec<Option<Result<SubmitResponse, EsmeError>>>,
     remaining: usize,
     reply: BatchReply,
 }
@@ -77,7 +81,7 @@ pub(crate) struct Conn {
     window: usize,
     timeout: Option<Duration>,
     next_seq: u32,
-    pending: HashMap<u32, Pending, foldhash::fast::RandomState>,
+    pending: PendingTable<Pending>,
     backlog: VecDeque<(Request, Target)>,
     /// Response deadlines in send order (one timeout for all, so already sorted).
     deadlines: VecDeque<(Instant, u32, Instant)>,
@@ -108,7 +112,7 @@ impl Conn {
             window: config.window.max(1),
             timeout: config.response_timeout,
             next_seq: 1,
-            pending: HashMap::default(),
+            pending: PendingTable::new(config.window.max(1)),
             backlog: VecDeque::new(),
             deadlines: VecDeque::new(),
             batches: HashMap::default(),
@@ -123,11 +127,12 @@ impl Conn {
         if let Err(e) = self.drive().await {
             tracing::debug!(error = %e, "esme connection ended");
         }
-        for (_, p) in std::mem::take(&mut self.pending) {
-            self.complete(p.target, Err(EsmeError::Closed));
+        let pending: Vec<Pending> = self.pending.drain().collect();
+        for p in pending {
+            self.fail(p.target, EsmeError::Closed);
         }
         for (_, target) in std::mem::take(&mut self.backlog) {
-            self.complete(target, Err(EsmeError::Closed));
+            self.fail(target, EsmeError::Closed);
         }
         // Commands that were queued but never read fail the same way.
         self.cmd_rx.close();
@@ -276,7 +281,11 @@ impl Conn {
                 // `Request` guarantees a whole PDU, so the header is there.
                 let _ = set_sequence_number(frame, seq);
             }
-            self.pending.insert(seq, Pending { target, sent: now });
+            if let Err(p) = self.pending.insert(seq, Pending { target, sent: now }) {
+                // alloc_seq only hands out free slots.
+                self.fail(p.target, EsmeError::Closed);
+                continue;
+            }
             if let Some(timeout) = self.timeout {
                 self.deadlines.push_back((now + timeout, seq, now));
             }
@@ -290,7 +299,7 @@ impl Conn {
         loop {
             let seq = self.next_seq;
             self.next_seq = if seq >= 0x7FFF_FFFF { 1 } else { seq + 1 };
-            if !self.pending.contains_key(&seq) {
+            if self.pending.is_free(seq) {
                 return seq;
             }
         }
@@ -303,40 +312,56 @@ impl Conn {
                 break;
             }
             self.deadlines.pop_front();
-            if self.pending.get(&seq).is_some_and(|p| p.sent == sent)
-                && let Some(p) = self.pending.remove(&seq)
+            if self.pending.get(seq).is_some_and(|p| p.sent == sent)
+                && let Some(p) = self.pending.remove(seq)
             {
                 self.shared.counters.timeouts.fetch_add(1, Relaxed);
                 let timeout = self.timeout.unwrap_or_default();
-                self.complete(p.target, Err(EsmeError::Timeout(timeout)));
+                self.fail(p.target, EsmeError::Timeout(timeout));
             }
         }
     }
 
-    fn complete(&mut self, target: Target, result: Result<Response, EsmeError>) {
+    /// Answers whoever waits for `target` with the response `frame`.
+    fn answer(&mut self, target: Target, frame: Bytes, latency: Duration) {
+        let pdu = Pdu::decode(frame).map_err(EsmeError::from);
         match target {
             Target::One(tx) => {
-                let _ = tx.send(result);
+                let _ = tx.send(pdu.map(|pdu| Response { pdu, latency }));
             }
             Target::Batch { id, index } => {
-                let Some(batch) = self.batches.get_mut(&id) else {
-                    return;
-                };
-                if let Some(slot) = batch.results.get_mut(index) {
-                    *slot = Some(result);
-                }
-                batch.remaining = batch.remaining.saturating_sub(1);
-                if batch.remaining == 0
-                    && let Some(batch) = self.batches.remove(&id)
-                {
-                    let results = batch
-                        .results
-                        .into_iter()
-                        .map(|r| r.unwrap_or(Err(EsmeError::Closed)))
-                        .collect();
-                    let _ = batch.reply.send(results);
-                }
+                let result = pdu.map(|pdu| SubmitResponse::new(&pdu, latency));
+                self.complete_batch(id, index, result);
             }
+        }
+    }
+
+    fn fail(&mut self, target: Target, error: EsmeError) {
+        match target {
+            Target::One(tx) => {
+                let _ = tx.send(Err(error));
+            }
+            Target::Batch { id, index } => self.complete_batch(id, index, Err(error)),
+        }
+    }
+
+    fn complete_batch(&mut self, id: u64, index: usize, result: Result<SubmitResponse, EsmeError>) {
+        let Some(batch) = self.batches.get_mut(&id) else {
+            return;
+        };
+        if let Some(slot) = batch.results.get_mut(index) {
+            *slot = Some(result);
+        }
+        batch.remaining = batch.remaining.saturating_sub(1);
+        if batch.remaining == 0
+            && let Some(batch) = self.batches.remove(&id)
+        {
+            let results = batch
+                .results
+                .into_iter()
+                .map(|r| r.unwrap_or(Err(EsmeError::Closed)))
+                .collect();
+            let _ = batch.reply.send(results);
         }
     }
 
@@ -347,13 +372,9 @@ impl Conn {
         };
         let id = header.command_id;
         if id.is_response() {
-            match self.pending.remove(&header.sequence_number) {
+            match self.pending.remove(header.sequence_number) {
                 Some(p) => {
-                    let latency = now.saturating_duration_since(p.sent);
-                    let result = Pdu::decode(frame)
-                        .map(|pdu| Response { pdu, latency })
-                        .map_err(EsmeError::from);
-                    self.complete(p.target, result);
+                    self.answer(p.target, frame, now.saturating_duration_since(p.sent));
                     return true;
                 }
                 None => self.unmatched(frame),
