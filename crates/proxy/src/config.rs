@@ -17,6 +17,8 @@ use serde::Deserialize;
 use smppguard_codec::CommandStatus;
 use smppguard_text::DefaultAlphabet;
 
+pub use crate::admin::config::{AdminConfig, LogConfig, LogFormat, RawAdmin, RawLog};
+
 /// Why a configuration file was refused. Messages name the key path
 /// (`accounts[2].window`) and, for syntax errors, the line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -157,6 +159,12 @@ pub struct RawConfig {
     /// `[filter]`.
     #[serde(default)]
     pub filter: RawFilter,
+    /// `[admin]`.
+    #[serde(default)]
+    pub admin: RawAdmin,
+    /// `[log]`.
+    #[serde(default)]
+    pub log: RawLog,
 }
 
 /// `[server]`: the proxy's identity, framing and session timers.
@@ -515,6 +523,13 @@ pub struct RawAudit {
     /// Records queued for the writer; beyond it records are counted and dropped, so a
     /// slow disk never slows the traffic.
     pub queue_records: usize,
+    /// The file is rotated (renamed with a timestamp) when it reaches this size; 0
+    /// turns size rotation off.
+    pub max_file_bytes: u64,
+    /// The file is rotated when it is this old; 0 turns time rotation off.
+    pub rotate_interval_seconds: u64,
+    /// Rotated files kept; older ones are deleted (retention).
+    pub max_files: usize,
 }
 
 impl Default for RawAudit {
@@ -523,6 +538,9 @@ impl Default for RawAudit {
             path: None,
             address_keep_last_digits: 4,
             queue_records: 10_000,
+            max_file_bytes: 100 << 20,
+            rotate_interval_seconds: 86_400,
+            max_files: 14,
         }
     }
 }
@@ -600,6 +618,10 @@ pub struct StaticConfig {
     pub auth: AuthConfig,
     /// `[audit]`.
     pub audit: AuditConfig,
+    /// `[admin]`.
+    pub admin: AdminConfig,
+    /// `[log]`.
+    pub log: LogConfig,
 }
 
 /// Validated `[server]`.
@@ -749,6 +771,12 @@ pub struct AuditConfig {
     pub address_keep_last_digits: u8,
     /// Writer queue bound.
     pub queue_records: usize,
+    /// Size rotation threshold (0: off).
+    pub max_file_bytes: u64,
+    /// Time rotation interval (zero: off).
+    pub rotate_interval: Duration,
+    /// Rotated files kept.
+    pub max_files: usize,
 }
 
 /// The reloadable settings: accounts, routes and filter rules.
@@ -1157,7 +1185,20 @@ impl RawConfig {
                 1,
                 10_000_000,
             )?,
+            max_file_bytes: match self.audit.max_file_bytes {
+                0 => 0,
+                v => range_u64("audit.max_file_bytes", v, 4096, 1 << 40)?,
+            },
+            rotate_interval: seconds(
+                "audit.rotate_interval_seconds",
+                self.audit.rotate_interval_seconds,
+                0,
+                366 * 86_400,
+            )?,
+            max_files: range_usize("audit.max_files", self.audit.max_files, 1, 100_000)?,
         };
+        let admin = self.admin.validate(base)?;
+        let log = self.log.validate()?;
 
         let dynamic = validate_dynamic(
             &self.routes,
@@ -1177,6 +1218,8 @@ impl RawConfig {
                 receipts,
                 auth,
                 audit,
+                admin,
+                log,
             },
             dynamic,
         })

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use crate::account::Gate;
+use crate::admin::AccountControl;
 use crate::config::{AccountConfig, BindType, canonical_ip};
 use crate::framed::{Outgoing, ReadError, SmppCodec, run_writer};
 use crate::registry::DownCmd;
@@ -81,6 +82,8 @@ struct Session {
     system_id: Arc<str>,
     /// The account's metric handles, resolved at bind.
     metrics: Arc<AccountMetrics>,
+    /// The account's runtime controls (suspension).
+    control: Arc<AccountControl>,
     bind_type: BindType,
     window: Arc<AtomicU32>,
     window_limit: u32,
@@ -313,6 +316,7 @@ impl Conn {
             NewSession {
                 system_id: Arc::clone(&account.system_id),
                 metrics: shared.metrics.account(&account.system_id),
+                control: shared.controls.get(&account.system_id),
                 account,
                 bind_type,
                 cmd_rx,
@@ -331,6 +335,7 @@ impl Conn {
         Session {
             system_id: s.system_id,
             metrics: s.metrics,
+            control: s.control,
             bind_type: s.bind_type,
             window: s.window,
             window_limit: s.account.window,
@@ -468,6 +473,10 @@ impl Conn {
                     inc(&shared.stats.requests_draining);
                     m.outcome(Outcome::Draining);
                     return Self::answer(s, &h, shared.fixed.relay.draining_status).await;
+                }
+                if s.control.is_suspended() {
+                    m.outcome(Outcome::Suspended);
+                    return Self::answer(s, &h, shared.fixed.relay.block_status).await;
                 }
                 let Some(slot) =
                     InFlight::try_acquire(&s.window, s.window_limit, &shared.outstanding)
@@ -620,6 +629,7 @@ impl Conn {
 struct NewSession {
     system_id: Arc<str>,
     metrics: Arc<AccountMetrics>,
+    control: Arc<AccountControl>,
     account: Arc<AccountConfig>,
     bind_type: BindType,
     cmd_rx: mpsc::Receiver<DownCmd>,

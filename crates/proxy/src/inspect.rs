@@ -94,6 +94,28 @@ impl Filter {
         }
     }
 
+    /// Scans a message for the admin API: the verdict and the normalized text, counted
+    /// nowhere.
+    pub(crate) fn scan_detached(
+        &self,
+        env: &Envelope<'_>,
+        text: &str,
+        binary: Option<&[u8]>,
+    ) -> Option<crate::admin::ScanOutcome> {
+        let rules = self.current.load();
+        let rules = rules.as_ref()?;
+        let verdict = rules
+            .engine
+            .evaluate_message(env, text, binary, &mut Scratch::new());
+        let normalizer =
+            smppguard_text::Normalizer::new(rules.engine.ruleset().normalize_options().clone());
+        let normalized = normalizer.normalize(text).as_str().to_string();
+        Some(crate::admin::ScanOutcome {
+            verdict,
+            normalized,
+        })
+    }
+
     fn evaluate(&self, env: &Envelope<'_>, text: &str, binary: Option<&[u8]>) -> Option<Verdict> {
         let rules = self.current.load();
         let rules = rules.as_ref()?;

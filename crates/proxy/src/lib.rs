@@ -32,6 +32,8 @@
 //! - `audit`: JSON-lines audit log written off the hot path.
 //! - `server`: start, reload, drain, listeners, timers.
 //! - `stats`: event counters.
+//! - `admin`: the admin API's half in the proxy: account status and suspension, a
+//!   scan with the live rules, the quarantine, `[admin]`/`[log]` configuration.
 //! - `metrics`: wiring to `smppguard-metrics` (exported counters, scrape-time gauges,
 //!   per-account handles kept in step with reloads).
 //!
@@ -42,6 +44,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod account;
+mod admin;
 mod audit;
 pub mod config;
 mod downstream;
@@ -58,6 +61,10 @@ mod submit;
 mod upstream;
 
 pub use account::{PasswordError, hash_password, verify_password};
+pub use admin::{
+    AccountCounters, AccountLimits, AccountStatus, AdminError, QuarantineDetail, QuarantineSummary,
+    ReadyStatus, ReleaseReport, ScanOutcome, ScanRequest, SessionCounts, Suspension,
+};
 pub use config::{
     CheckReport, Config, ConfigError, DynamicConfig, RulesSummary, StaticConfig, check_file,
 };

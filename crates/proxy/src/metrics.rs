@@ -117,7 +117,7 @@ pub(crate) fn install(shared: &Arc<Shared>) {
             .window_size
             .set_count(sessions.saturating_mul(window));
     }
-    configure_accounts(m, &shared.live.load().config);
+    configure_accounts(shared, &shared.live.load().config);
     let weak: Weak<Shared> = Arc::downgrade(shared);
     m.on_scrape(move || {
         if let Some(shared) = weak.upgrade() {
@@ -126,11 +126,15 @@ pub(crate) fn install(shared: &Arc<Shared>) {
     });
 }
 
-/// Resolves the handles of every configured account, records their windows, and
-/// removes the series of accounts no longer configured.
-pub(crate) fn configure_accounts(m: &Metrics, config: &DynamicConfig) {
+/// Resolves the handles of every configured account, records their windows and
+/// suspensions, and removes the series of accounts no longer configured.
+pub(crate) fn configure_accounts(shared: &Shared, config: &DynamicConfig) {
+    let m = &shared.metrics;
     for (id, a) in &config.accounts {
-        m.account(id).window_limit.set(i64::from(a.window));
+        let am = m.account(id);
+        am.window_limit.set(i64::from(a.window));
+        am.suspended
+            .set(i64::from(shared.controls.get(id).is_suspended()));
     }
     m.retain_accounts(|id| config.accounts.contains_key(id));
 }
@@ -150,6 +154,9 @@ fn scrape(shared: &Shared) {
     g.hold_bytes.set_count(shared.hold.held_bytes());
     g.receipts_tracked.set_count(shared.receipts.len());
     g.audit_queue_records.set_count(shared.audit.queued());
+    let (quarantined, quarantined_bytes) = shared.quarantine.usage();
+    g.quarantine_messages.set_count(quarantined);
+    g.quarantine_bytes.set_count(quarantined_bytes);
     for pool in &shared.pools {
         let bound = pool.bound_sessions();
         let pending: usize = pool

@@ -71,6 +71,9 @@ pub(crate) struct Reply {
     account: Arc<AccountMetrics>,
     /// When the request was admitted (latency is measured from here).
     arrived: Instant,
+    /// Whether answering counts an outcome (not for released quarantine messages,
+    /// whose outcome was counted when they were quarantined).
+    counted: bool,
     _slot: InFlight,
 }
 
@@ -88,7 +91,33 @@ impl Reply {
             stats,
             account,
             arrived: Instant::now(),
+            counted: true,
             _slot: slot,
+        }
+    }
+
+    /// A reply with no ESME to answer: for messages the proxy sends on its own behalf
+    /// (a released quarantined message). Answers are discarded and count nothing.
+    pub(crate) fn detached(
+        request: Header,
+        stats: Arc<Stats>,
+        account: Arc<AccountMetrics>,
+        slot: InFlight,
+    ) -> Reply {
+        Reply {
+            permit: None,
+            request,
+            stats,
+            account,
+            arrived: Instant::now(),
+            counted: false,
+            _slot: slot,
+        }
+    }
+
+    fn count(&self, outcome: Outcome) {
+        if self.counted {
+            self.account.outcome(outcome);
         }
     }
 
@@ -116,7 +145,7 @@ impl Reply {
     /// outcome is the SMSC's: accepted, or an error status.
     pub(crate) fn relay(mut self, frame: Bytes) {
         let ok = Header::parse(&frame).is_some_and(|h| h.command_status.is_ok());
-        self.account.outcome(if ok {
+        self.count(if ok {
             Outcome::Accepted
         } else {
             Outcome::SmscError
@@ -132,14 +161,14 @@ impl Reply {
 
     /// Answers with a header-only response carrying `status`, counted as `outcome`.
     pub(crate) fn answer(mut self, outcome: Outcome, status: CommandStatus) {
-        self.account.outcome(outcome);
+        self.count(outcome);
         self.send_status(status);
     }
 
     /// Answers with a frame the proxy built (already carrying the ESME's sequence),
     /// counted as `outcome`.
     pub(crate) fn frame(mut self, outcome: Outcome, frame: Bytes) {
-        self.account.outcome(outcome);
+        self.count(outcome);
         if let Some(p) = self.permit.take() {
             p.send(Outgoing::Frame(frame));
         }

@@ -106,6 +106,10 @@ pub(crate) struct Shared {
     pub(crate) stats: Arc<Stats>,
     /// The Prometheus families and handles.
     pub(crate) metrics: Arc<Metrics>,
+    /// Per-account runtime controls (suspension), kept across reloads.
+    pub(crate) controls: crate::admin::Controls,
+    /// Quarantined messages kept for review.
+    pub(crate) quarantine: crate::admin::quarantine::Quarantine,
     pub(crate) audit: AuditSink,
     pub(crate) filter: Filter,
     /// ESME requests admitted and not yet answered, proxy-wide.
@@ -269,10 +273,12 @@ impl Proxy {
         }
         let (phase, _) = watch::channel(Phase::Running);
         let audit = AuditSink::start(
-            fixed.audit.path.clone(),
-            fixed.audit.address_keep_last_digits,
-            fixed.audit.queue_records,
+            &fixed.audit,
             Arc::clone(&stats),
+            crate::audit::AuditMetrics {
+                lag: metrics.global.audit_write_lag_seconds.clone(),
+                rotations: metrics.global.audit_rotations.clone(),
+            },
         );
         let shared = Arc::new(Shared {
             live: ArcSwap::from_pointee(live),
@@ -286,6 +292,12 @@ impl Proxy {
             auth: Authenticator::new(fixed.auth.clone()),
             stats,
             metrics,
+            controls: crate::admin::Controls::default(),
+            quarantine: crate::admin::quarantine::Quarantine::new(
+                fixed.admin.quarantine_max_messages,
+                fixed.admin.quarantine_max_bytes,
+                fixed.audit.address_keep_last_digits,
+            ),
             audit,
             filter,
             outstanding: Arc::new(AtomicI64::new(0)),
@@ -367,6 +379,15 @@ impl ProxyHandle {
     /// The proxy's metrics: every family, for `/metrics` and for tests.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.shared.metrics
+    }
+
+    /// The configuration the proxy started with (static part).
+    pub fn static_config(&self) -> &StaticConfig {
+        &self.shared.fixed
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Per-upstream session status.
@@ -463,7 +484,7 @@ impl ProxyHandle {
         self.shared.filter.install(prepared);
         let old = self.shared.live.swap(Arc::new(live));
         let new = self.shared.live.load();
-        crate::metrics::configure_accounts(&self.shared.metrics, &new.config);
+        crate::metrics::configure_accounts(&self.shared, &new.config);
         self.shared
             .metrics
             .filter
@@ -579,6 +600,10 @@ impl ProxyHandle {
         for s in sessions {
             let _ = timeout(Duration::from_secs(4), s).await;
         }
+        // Every audit record of the answered requests reaches the disk before exit.
+        if !shared.audit.flush(Duration::from_secs(5)).await {
+            tracing::warn!("audit log not flushed within 5 s");
+        }
         let unanswered = outstanding();
         tracing::info!(clean, answered_at_deadline, unanswered, "drained");
         DrainReport {
@@ -627,6 +652,12 @@ fn static_differences(old: &StaticConfig, new: &StaticConfig) -> Vec<&'static st
     }
     if old.audit != new.audit {
         out.push("audit");
+    }
+    if old.admin != new.admin {
+        out.push("admin");
+    }
+    if old.log != new.log {
+        out.push("log");
     }
     out
 }

@@ -352,6 +352,23 @@ fn act(
         status,
         verdict,
     );
+    if outcome == Outcome::Quarantined {
+        crate::admin::quarantine::keep(
+            shared,
+            crate::admin::quarantine::Entry {
+                id: 0,
+                time: now_rfc3339(),
+                account: Arc::clone(&account.system_id),
+                route,
+                frames: parts.iter().map(|p| p.frame.clone()).collect(),
+                source_addr: source.to_string(),
+                destination_addr: destination.to_string(),
+                text: text.to_string(),
+                rules: verdict.rules.clone(),
+                ruleset_version: verdict.ruleset_version.clone(),
+            },
+        );
+    }
     for part in parts {
         match status {
             Some(status) => part.reply.answer(outcome, status),

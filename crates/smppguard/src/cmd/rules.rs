@@ -8,9 +8,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use smppguard_filter::{
-    Action, Engine, Envelope, Error as FilterError, RulePack, Ruleset, Scratch, Verdict,
-};
+use smppguard_admin::verdict_json;
+use smppguard_filter::{Engine, Envelope, Error as FilterError, RulePack, Ruleset, Scratch};
 use smppguard_text::{DecodeOptions, DefaultAlphabet, Normalizer, PartInput, decode_part};
 
 mod eval;
@@ -261,49 +260,4 @@ fn emit(text: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing to stdout"),
     }
-}
-
-/// The verdict as JSON, with `action` first.
-fn verdict_json(v: &Verdict, text: Value) -> Value {
-    let status = match v.action {
-        Action::Reject { status } => json!(format!("0x{status:08x}")),
-        _ => Value::Null,
-    };
-    let matches: Vec<Value> = v
-        .matches
-        .iter()
-        .map(|m| {
-            let evidence: Vec<Value> = m
-                .evidence
-                .iter()
-                .map(|e| {
-                    json!({
-                        "pattern": &*e.pattern,
-                        "field": e.field.as_str(),
-                        "range": e.span.as_ref().map(|s| [s.range.start, s.range.end]),
-                        "quote": e.span.as_ref().map(|s| s.quote.as_str()),
-                    })
-                })
-                .collect();
-            json!({
-                "id": &*m.id,
-                "category": m.category.as_str(),
-                "action": m.action.as_str(),
-                "mode": m.mode.as_str(),
-                "priority": m.priority,
-                "evidence": evidence,
-            })
-        })
-        .collect();
-    json!({
-        "action": v.action.as_str(),
-        "command_status": status,
-        "blocking": v.is_blocking(),
-        "decided_by": v.decisive().map(|m| &*m.id),
-        "matches": matches,
-        "ruleset_version": v.ruleset_version.to_string(),
-        "scan_time_us": v.scan_time.as_secs_f64() * 1e6,
-        "error": v.error.map(|e| e.to_string()),
-        "text": text,
-    })
 }

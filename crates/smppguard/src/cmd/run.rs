@@ -1,8 +1,10 @@
 //! `smppguard run --config FILE`: the proxy. SIGHUP reloads the configuration's dynamic
-//! part (accounts, routes, rules); SIGTERM and SIGINT drain and exit 0.
+//! part (accounts, routes, rules); SIGTERM and SIGINT drain and exit 0. The admin API
+//! (`[admin]`) runs beside it; logs follow `[log]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use smppguard_proxy::{Config, Proxy};
@@ -16,9 +18,10 @@ pub(crate) struct Args {
     /// The configuration file (see docs/configuration.md).
     #[arg(long, short, value_name = "FILE")]
     config: PathBuf,
-    /// Log filter, in `RUST_LOG` syntax (e.g. `info,smppguard_proxy=debug`).
-    #[arg(long, value_name = "FILTER", default_value = "info")]
-    log: String,
+    /// Log filter, in `RUST_LOG` syntax (e.g. `info,smppguard_proxy=debug`); default:
+    /// `[log] level` of the configuration.
+    #[arg(long, value_name = "FILTER")]
+    log: Option<String>,
     /// Worker threads; default one per CPU.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -26,10 +29,6 @@ pub(crate) struct Args {
 
 /// Runs the proxy until SIGTERM or SIGINT.
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
-        .with_writer(std::io::stderr)
-        .init();
     let config = match Config::from_file(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -37,6 +36,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(EX_CONFIG));
         }
     };
+    if let Err(e) = smppguard_admin::init_logging(&config.fixed.log, args.log.as_deref()) {
+        eprintln!("{}: {e}", args.config.display());
+        return Ok(ExitCode::from(EX_CONFIG));
+    }
     let drain_timeout = config.fixed.server.drain_timeout;
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
@@ -45,9 +48,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     }
     let rt = rt.build().context("starting the runtime")?;
     rt.block_on(async move {
-        let proxy = Proxy::start_with_path(config, Some(args.config.clone()))
+        let proxy = Arc::new(
+            Proxy::start_with_path(config, Some(args.config.clone()))
+                .await
+                .context("starting the proxy")?,
+        );
+        let admin = smppguard_admin::Admin::start(Arc::clone(&proxy))
             .await
-            .context("starting the proxy")?;
+            .context("starting the admin listener")?;
         let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP")?;
         let mut term = signal(SignalKind::terminate()).context("installing SIGTERM")?;
         let mut int = signal(SignalKind::interrupt()).context("installing SIGINT")?;
@@ -62,6 +70,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
             }
         }
         let report = proxy.drain(drain_timeout).await;
+        admin.shutdown().await;
         tracing::info!(
             clean = report.clean,
             answered_at_deadline = report.answered_at_deadline,
