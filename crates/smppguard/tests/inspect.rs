@@ -1,5 +1,10 @@
 //! `smppguard inspect` end to end: the binary reads hex and captures the test writes itself.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::process::Command;
 
