@@ -515,7 +515,7 @@ impl Limiter {
                     Outcome::Taken => {
                         if receipts.try_push($receipt).is_err() {
                             // ok: cannot happen (at most 12 receipts); refuse safely if it did.
-                            return self.refuse(&acct, receipts, now, $kind, action.status);
+                            return self.refuse(&acct, &mut receipts, now, $kind, action.status);
                         }
                     }
                     Outcome::Passed => {}
@@ -523,12 +523,12 @@ impl Limiter {
                         monitored.get_or_insert($kind);
                     }
                     Outcome::Exceeded => {
-                        return self.refuse(&acct, receipts, now, $kind, action.status);
+                        return self.refuse(&acct, &mut receipts, now, $kind, action.status);
                     }
                     Outcome::Unavailable => {
                         return self.refuse(
                             &acct,
-                            receipts,
+                            &mut receipts,
                             now,
                             LimitKind::BackendUnavailable,
                             ESME_RTHROTTLED,
@@ -541,7 +541,7 @@ impl Limiter {
         match acct.core.guard.active(req.account, req.now) {
             Active::None => {}
             Active::Suspended { status } => {
-                return self.refuse(&acct, receipts, now, LimitKind::Suspended, status);
+                return self.refuse(&acct, &mut receipts, now, LimitKind::Suspended, status);
             }
             Active::Throttled { params, status } => {
                 let cell = acct.core.guard.throttle_cell();
@@ -1061,12 +1061,12 @@ impl Limiter {
     fn refuse(
         &self,
         acct: &AccountRuntime,
-        receipts: ArrayVec<Receipt<'_>, 32>,
+        receipts: &mut ArrayVec<Receipt<'_>, 32>,
         now: u64,
         limit: LimitKind,
         status: u32,
     ) -> Decision {
-        for r in receipts.into_iter().rev() {
+        for r in receipts.drain(..).rev() {
             self.give_back(r, now);
         }
         acct.core.denied.fetch_add(1, Ordering::Relaxed);
