@@ -71,6 +71,9 @@ pub mod names {
     pub const QUARANTINE_MESSAGES: &str = "smppguard_quarantine_messages";
     pub const QUARANTINE_BYTES: &str = "smppguard_quarantine_bytes";
     pub const QUARANTINE_ACTIONS_TOTAL: &str = "smppguard_quarantine_actions_total";
+    pub const LIMITS_BACKEND_STATE: &str = "smppguard_limits_backend_state";
+    pub const LIMITS_DENIED_TOTAL: &str = "smppguard_limits_denied_total";
+    pub const LIMITS_TRACKED_KEYS: &str = "smppguard_limits_tracked_keys";
     pub const ADMIN_REQUESTS_TOTAL: &str = "smppguard_admin_requests_total";
     pub const DRAINING: &str = "smppguard_draining";
     pub const READY: &str = "smppguard_ready";
@@ -602,6 +605,28 @@ pub const CATALOG: &[FamilyInfo] = &[
         &["action"],
         "Quarantined messages released (forwarded), deleted or evicted (quarantine full).",
     ),
+    // === rate limits ===
+    f(
+        LIMITS_BACKEND_STATE,
+        Gauge,
+        Global,
+        &["state"],
+        "1 for the rate-limit backend's state: local (in-process limits, also when none are configured), redis (fleet-wide, healthy) or degraded (Redis configured but unreachable or slow).",
+    ),
+    f(
+        LIMITS_DENIED_TOTAL,
+        Counter,
+        Global,
+        &["limit"],
+        "Messages denied by a rate limit or quota, by limit; a series appears with its first denial.",
+    ),
+    f(
+        LIMITS_TRACKED_KEYS,
+        Gauge,
+        Global,
+        &[],
+        "Keys (accounts, senders, destinations, prefixes) the rate limiter tracks.",
+    ),
     // === admin ===
     f(
         ADMIN_REQUESTS_TOTAL,
@@ -611,6 +636,33 @@ pub const CATALOG: &[FamilyInfo] = &[
         "Admin API requests by endpoint and HTTP status code.",
     ),
 ];
+
+/// The metric reference of `docs/observability.md`: one Markdown table row per family,
+/// in catalog order (the documentation is checked to contain exactly this).
+pub fn markdown_table() -> String {
+    let mut out =
+        String::from("| Metric | Type | Labels | Per | Meaning |\n|---|---|---|---|---|\n");
+    for f in CATALOG {
+        let labels = if f.labels.is_empty() {
+            "-".to_string()
+        } else {
+            f.labels
+                .iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            f.name,
+            f.kind.as_str(),
+            labels,
+            f.scope.as_str(),
+            f.help
+        ));
+    }
+    out
+}
 
 /// The description of `name`, if it is a smppguard family.
 pub fn family(name: &str) -> Option<&'static FamilyInfo> {

@@ -51,7 +51,7 @@ use parking_lot::Mutex;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 pub use account::AccountMetrics;
-pub use catalog::{CATALOG, FamilyInfo, Kind, Scope, family, names};
+pub use catalog::{CATALOG, FamilyInfo, Kind, Scope, family, markdown_table, names};
 pub use events::EventValues;
 pub use families::{LATENCY_BUCKETS, SCAN_BUCKETS};
 pub use filter::FilterMetrics;
@@ -126,7 +126,37 @@ pub struct GlobalMetrics {
     pub config_last_reload_successful: Gauge,
     /// Unix time of the last successful (re)load.
     pub config_last_reload_success_timestamp_seconds: FloatGauge,
+    /// The rate limiter's state.
+    pub limits: LimitsMetrics,
     unintentional: [Counter; DropReason::COUNT],
+}
+
+/// The rate limiter's series. Until a limiter reports, the backend state is `local`.
+#[derive(Debug)]
+pub struct LimitsMetrics {
+    state: prometheus::IntGaugeVec,
+    denied: prometheus::IntCounterVec,
+    /// Keys tracked.
+    pub tracked_keys: Gauge,
+}
+
+impl LimitsMetrics {
+    /// The backend states, as the `state` label writes them.
+    pub const STATES: [&'static str; 3] = ["local", "redis", "degraded"];
+
+    /// Sets the backend state (`local`, `redis` or `degraded`); the other two go to 0.
+    pub fn set_state(&self, state: &str) {
+        for s in Self::STATES {
+            self.state
+                .with_label_values(&[s])
+                .set(i64::from(s == state));
+        }
+    }
+
+    /// The counter of messages denied by `limit`: resolve once per limit and keep it.
+    pub fn denied(&self, limit: &str) -> Counter {
+        Counter(self.denied.with_label_values(&[limit]))
+    }
 }
 
 impl GlobalMetrics {
@@ -206,11 +236,17 @@ impl Metrics {
                 reg,
                 CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
             )?,
+            limits: LimitsMetrics {
+                state: families::gauge_vec(reg, LIMITS_BACKEND_STATE)?,
+                denied: families::counter_vec(reg, LIMITS_DENIED_TOTAL)?,
+                tracked_keys: gauge(reg, LIMITS_TRACKED_KEYS)?,
+            },
             unintentional: DropReason::table(|r| {
                 Counter(fams.unintentional.with_label_values(&[r.as_str()]))
             }),
         };
         global.config_last_reload_successful.set(1);
+        global.limits.set_state("local");
         fams.build_info.with_label_values(&[opts.version]).set(1);
         let global_outcomes = Arc::new(Outcome::table(|o| {
             Counter(fams.requests.with_label_values(&[o.as_str()]))

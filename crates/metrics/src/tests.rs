@@ -36,6 +36,7 @@ fn every_catalog_family_is_exported_with_its_type_and_help() {
     m.upstream("smsc-a");
     m.filter.set_ruleset_version(Some("v1"));
     m.admin_request("metrics", 200);
+    m.global.limits.denied("account_rate").inc();
     let text = m.encode().unwrap();
     for f in CATALOG {
         let ty = format!("# TYPE {} {}\n", f.name, f.kind.as_str());
@@ -270,4 +271,31 @@ fn the_exposition_is_well_formed() {
             "{line}"
         );
     }
+}
+
+/// The series count `docs/observability.md` states for 10,000 accounts: the eager
+/// per-account series (the rest appear only when used).
+#[test]
+fn series_per_account_as_documented() {
+    let m = metrics();
+    let before = exposition::parse(&m.encode().unwrap()).len();
+    let accounts: Vec<_> = (0..100).map(|i| m.account(&format!("acct{i}"))).collect();
+    let after = exposition::parse(&m.encode().unwrap()).len();
+    assert_eq!((after - before) % 100, 0);
+    assert_eq!((after - before) / 100, 13, "update docs/observability.md");
+    // Worst case: every outcome and every category seen.
+    for a in &accounts {
+        for o in Outcome::ALL {
+            a.outcome(*o);
+        }
+        for c in 0..3 {
+            a.filter_match(c);
+        }
+    }
+    let worst = exposition::parse(&m.encode().unwrap()).len();
+    assert_eq!((worst - before) / 100, 13 + Outcome::COUNT + 3);
+    let u = m.upstream("smsc-a");
+    let _ = u;
+    let with_upstream = exposition::parse(&m.encode().unwrap()).len();
+    assert_eq!(with_upstream - worst, 97, "update docs/observability.md");
 }
