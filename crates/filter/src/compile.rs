@@ -134,8 +134,8 @@ pub struct Ruleset {
     /// Rules that can be true without any Hyperscan match (they use `not` or a list), by
     /// the scope key that can make them apply.
     pub(crate) always_global: Vec<u32>,
-    pub(crate) always_by_account: HashMap<String, Vec<u32>>,
-    pub(crate) always_by_group: HashMap<String, Vec<u32>>,
+    pub(crate) always_by_account: HashMap<String, Vec<u32>, crate::FastHash>,
+    pub(crate) always_by_group: HashMap<String, Vec<u32>, crate::FastHash>,
     /// A scratch sized for every database, cloned for each new worker (`hs_clone_scratch`).
     prototype: Mutex<hyperscan::Scratch>,
     pub(crate) normalizer: Normalizer,
@@ -417,8 +417,8 @@ impl Ruleset {
         let (dep_start, dep_ids) = csr(rules.len(), dep_pairs);
 
         let mut always_global = Vec::new();
-        let mut always_by_account: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut always_by_group: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut always_by_account: HashMap<String, Vec<u32>, crate::FastHash> = HashMap::default();
+        let mut always_by_group: HashMap<String, Vec<u32>, crate::FastHash> = HashMap::default();
         for (ri, r) in rules.iter().enumerate() {
             let Ok(ri) = u32::try_from(ri) else { continue };
             if !fires_without_match(&r.cond, &terms, &rules, 0) {

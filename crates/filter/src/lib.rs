@@ -53,6 +53,10 @@ mod pack;
 mod scan;
 mod verdict;
 
+/// The hasher of the engine's hot-path sets and maps: foldhash, several times faster than
+/// SipHash on short keys; keys are operator data, so hash flooding does not apply.
+pub(crate) type FastHash = foldhash::fast::RandomState;
+
 pub use crate::compile::{RuleInfo, Ruleset, RulesetStats, RulesetVersion};
 pub use crate::engine::{Engine, ReloadReport};
 pub use crate::error::{Diagnostic, Error, Location, Problem};

@@ -123,7 +123,7 @@ pub(crate) fn normalize_entry(kind: ListKind, raw: &str) -> Result<String, &'sta
 pub(crate) struct List {
     pub(crate) name: String,
     pub(crate) kind: ListKind,
-    set: HashSet<Box<str>>,
+    set: HashSet<Box<str>, crate::FastHash>,
 }
 
 // === impl List ===
@@ -133,7 +133,7 @@ impl List {
         Self {
             name,
             kind,
-            set: HashSet::new(),
+            set: HashSet::default(),
         }
     }
 

@@ -183,12 +183,12 @@ pub(crate) enum Cond {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scope {
     /// Accounts named directly or through a pack-defined group.
-    pub(crate) accounts: HashSet<String>,
+    pub(crate) accounts: HashSet<String, crate::FastHash>,
     /// Group names, matched against the groups the proxy supplies in the envelope.
     pub(crate) groups: Vec<String>,
     /// Whether `accounts`/`groups` restrict anything (both empty → all accounts).
     pub(crate) restricted: bool,
-    pub(crate) except_accounts: HashSet<String>,
+    pub(crate) except_accounts: HashSet<String, crate::FastHash>,
     pub(crate) except_groups: Vec<String>,
     /// Sender IDs, ASCII lower-case.
     pub(crate) senders: Vec<String>,

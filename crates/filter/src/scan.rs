@@ -100,9 +100,7 @@ impl Explain {
         }
         let key = (field.index(), expr);
         match &mut self.scratch {
-            Some(s) if self.sized.contains(&key) => {
-                let _ = s;
-            }
+            Some(_) if self.sized.contains(&key) => {}
             Some(s) => {
                 db.realloc_scratch(s).ok()?;
                 self.sized.insert(key);
