@@ -4,15 +4,16 @@
 //!
 //! Hot-path choices, measured in `docs/performance.md`:
 //! - no start-of-match (SOM) in the scanning databases; a match's start is computed after
-//!   the verdict, and only for rules that matched (literals by length, regexes through a
-//!   one-expression SOM database compiled on first use and cached);
+//!   the verdict, and only for rules that matched: literals by length, regexes by a
+//!   re-scan of the value with the field's explanation database, a SOM database of the
+//!   field's regexes compiled with the ruleset, so no scan ever waits for a compile;
 //! - `SINGLEMATCH` on every expression: a term only needs to know it matched once;
 //! - identical expressions on the same field are compiled once and fan out to every
 //!   pattern that uses them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyperscan::{BlockDatabase, Builder, Pattern, PatternFlags, Patterns};
@@ -68,8 +69,15 @@ pub struct RulesetStats {
     pub database_bytes: usize,
     /// Bytes of one scanning scratch (one per worker thread).
     pub scratch_bytes: usize,
-    /// Wall time of the Hyperscan compilation.
+    /// Wall time of the Hyperscan compilation, explanation databases included.
     pub compile_time: Duration,
+    /// Part of `database_bytes`: the start-of-match databases that explain regex matches.
+    pub explain_database_bytes: usize,
+    /// Part of `compile_time`: compiling the explanation databases.
+    pub explain_compile_time: Duration,
+    /// Regex expressions Hyperscan cannot compile with start-of-match: their evidence has
+    /// no quoted span.
+    pub unexplained_expressions: usize,
 }
 
 /// One field's database and the tables that map its match ids back to patterns.
@@ -80,8 +88,9 @@ pub(crate) struct FieldDb {
     term_ids: Vec<u32>,
     /// The expressions, for explanations.
     pub(crate) exprs: Vec<HsExpr>,
-    /// Per expression, a SOM database compiled the first time a match must be explained.
-    som: Vec<OnceLock<Option<BlockDatabase>>>,
+    /// The explanation database: every expression whose match start is not known from
+    /// its length, compiled with `SOM_LEFTMOST` under its expression id.
+    pub(crate) som: Option<BlockDatabase>,
 }
 
 impl FieldDb {
@@ -96,19 +105,65 @@ impl FieldDb {
             _ => &[],
         }
     }
+}
 
-    /// The SOM database for expression `id`, compiled on first use; `None` when Hyperscan
-    /// cannot compile it with SOM (the span then has a known end only).
-    pub(crate) fn som_db(&self, id: u32) -> Option<&BlockDatabase> {
-        let cell = self.som.get(id as usize)?;
-        cell.get_or_init(|| {
-            let e = self.exprs.get(id as usize)?;
-            let mut p = pattern(e, false);
-            p.flags |= PatternFlags::SOM_LEFTMOST;
-            p.build().ok()
-        })
-        .as_ref()
+/// Whether a match of `e` needs the explanation database to find its start: regexes, and
+/// literals that fold non-ASCII case (a folded match may differ in byte length).
+pub(crate) fn needs_som(e: &HsExpr) -> bool {
+    match &e.literal {
+        None => true,
+        Some(lit) => e.flags.caseless && !lit.is_ascii(),
     }
+}
+
+/// How many expressions the explanation compile may drop (each failure names one) before
+/// it gives up on the field.
+const MAX_SOM_REJECTS: usize = 64;
+
+/// Compiles the explanation database of a field: its `needs_som` expressions with
+/// `SOM_LEFTMOST`, ids as in the scanning database. An expression Hyperscan cannot
+/// compile with SOM is left out (its matches are quoted without a span); returns the
+/// database, if any, and how many expressions were left out.
+fn compile_som(exprs: &[HsExpr]) -> (Option<BlockDatabase>, usize) {
+    let mut ids: Vec<usize> = (0..exprs.len())
+        .filter(|&i| exprs.get(i).is_some_and(needs_som))
+        .collect();
+    let mut rejected = 0;
+    while !ids.is_empty() {
+        let patterns: Patterns = ids
+            .iter()
+            .filter_map(|&i| {
+                let mut p = pattern(exprs.get(i)?, false);
+                p.flags |= PatternFlags::SOM_LEFTMOST;
+                p.id = Some(i);
+                Some(p)
+            })
+            .collect();
+        match build_db(&patterns) {
+            Ok(db) => return (Some(db), rejected),
+            Err(hyperscan::Error::Hyperscan(hyperscan::HsError::CompileError(ce)))
+                if rejected < MAX_SOM_REJECTS =>
+            {
+                match ce.expression() {
+                    Some(at) if at < ids.len() => {
+                        ids.remove(at);
+                        rejected += 1;
+                    }
+                    _ => break,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let unexplained = exprs.iter().filter(|e| needs_som(e)).count();
+    (
+        None,
+        if ids.is_empty() {
+            rejected
+        } else {
+            unexplained
+        },
+    )
 }
 
 /// A compiled, immutable ruleset, shared by every worker through an `Arc`.
@@ -156,6 +211,24 @@ impl std::fmt::Debug for Ruleset {
 type FieldExprs = (Vec<HsExpr>, Vec<(u32, u32)>);
 
 static SERIAL: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Hyperscan databases compiled on this thread: lets tests prove that scanning and
+    /// explaining never compile.
+    static DATABASES_COMPILED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Compiles `patterns` into a block database, counting it.
+fn build_db(patterns: &Patterns) -> Result<BlockDatabase, hyperscan::Error> {
+    DATABASES_COMPILED.with(|c| c.set(c.get().saturating_add(1)));
+    patterns.build()
+}
+
+/// Hyperscan databases compiled so far on the calling thread.
+#[cfg(test)]
+pub(crate) fn databases_compiled_on_this_thread() -> u64 {
+    DATABASES_COMPILED.with(std::cell::Cell::get)
+}
 
 /// Builds the Hyperscan pattern for an expression. `single` adds `SINGLEMATCH`.
 fn pattern(e: &HsExpr, single: bool) -> Pattern {
@@ -338,6 +411,9 @@ impl Ruleset {
         let mut fields: [Option<FieldDb>; Field::ALL.len()] = Default::default();
         let mut prototype: Option<hyperscan::Scratch> = None;
         let mut database_bytes = 0;
+        let mut explain_database_bytes = 0;
+        let mut explain_compile_time = Duration::ZERO;
+        let mut unexplained_expressions = 0;
         let mut expressions = 0;
         for (fi, (exprs, pairs)) in per_field.into_iter().enumerate() {
             if exprs.is_empty() {
@@ -352,7 +428,7 @@ impl Ruleset {
                     p
                 })
                 .collect();
-            let db: BlockDatabase = match patterns.build() {
+            let db: BlockDatabase = match build_db(&patterns) {
                 Ok(db) => db,
                 Err(err) => {
                     return Err(compile_failure(&err, &exprs, &pairs, &terms, &rules));
@@ -372,8 +448,19 @@ impl Ruleset {
                 }
             }
             expressions += exprs.len();
+            let som_started = Instant::now();
+            let (som, left_out) = compile_som(&exprs);
+            explain_compile_time += som_started.elapsed();
+            unexplained_expressions += left_out;
+            if let Some(som) = &som {
+                explain_database_bytes += som.size().map_err(|e| hs_error("database size", &e))?;
+                // The workers' scratch serves the explanation re-scans too.
+                if let Some(s) = &mut prototype {
+                    som.realloc_scratch(s)
+                        .map_err(|e| hs_error("scratch allocation", &e))?;
+                }
+            }
             let (expr_term_start, term_ids) = csr(exprs.len(), pairs);
-            let som = (0..exprs.len()).map(|_| OnceLock::new()).collect();
             if let Some(slot) = fields.get_mut(fi) {
                 *slot = Some(FieldDb {
                     db,
@@ -452,9 +539,12 @@ impl Ruleset {
                 expressions,
                 lists: lists.len(),
                 list_entries,
-                database_bytes,
+                database_bytes: database_bytes + explain_database_bytes,
                 scratch_bytes,
                 compile_time,
+                explain_database_bytes,
+                explain_compile_time,
+                unexplained_expressions,
             },
             terms,
             rules,
@@ -580,4 +670,94 @@ fn compile_failure(
         return hs_error("compile", err);
     }
     Error::Invalid(diags)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::{Engine, Envelope, Scratch};
+
+    const PACK: &str = r#"
+format = 1
+[pack]
+name = "explain"
+version = "1"
+
+[[rule]]
+id = "loan"
+description = "loan ad with an approval claim"
+category = "loan"
+action = "reject"
+when = "loan and fast and site"
+patterns.loan = { regex = '[貸贷]款.{0,6}(免審核|免审核)' }
+patterns.fast = { regex = 'approved\s+in\s+\d+\s+min', caseless = true }
+patterns.site = { regex = 'https?://\S+', field = "url" }
+"#;
+
+    #[test]
+    fn explained_verdicts_never_compile() {
+        let pack = RulePack::from_toml(PACK, "explain.toml").unwrap();
+        let before = databases_compiled_on_this_thread();
+        let engine = Engine::new(Ruleset::compile(pack).unwrap());
+        let rs = engine.ruleset();
+        // The scanning and explanation databases are built by the compile itself.
+        assert!(databases_compiled_on_this_thread() > before);
+        assert!(rs.field_db(Field::Text).unwrap().som.is_some());
+        assert!(rs.stats().explain_database_bytes > 0);
+        assert_eq!(rs.stats().unexplained_expressions, 0);
+
+        let compiled = databases_compiled_on_this_thread();
+        let text = "快速貸款，全程免審核! Approved  in 5 min: https://x.example/a";
+        for _ in 0..2 {
+            // A fresh scratch each time: a new worker's first verdict.
+            let v = engine.evaluate(&Envelope::new("acct"), text, &mut Scratch::new());
+            assert!(v.is_blocking());
+            let quotes: Vec<&str> = v.matches[0]
+                .evidence
+                .iter()
+                .map(|e| e.span.as_ref().unwrap().quote.as_str())
+                .collect();
+            assert_eq!(
+                quotes,
+                [
+                    "貸款，全程免審核",
+                    "Approved  in 5 min",
+                    "https://x.example/a"
+                ]
+            );
+        }
+        assert_eq!(databases_compiled_on_this_thread(), compiled);
+    }
+
+    #[test]
+    fn literals_need_no_explanation_database() {
+        let flags = crate::pack::ExprFlags {
+            caseless: false,
+            dotall: false,
+            utf8: true,
+            ucp: false,
+        };
+        let ascii = HsExpr {
+            expression: "abc".into(),
+            flags,
+            literal: Some("abc".into()),
+        };
+        assert!(!needs_som(&ascii));
+        let folded = HsExpr {
+            flags: crate::pack::ExprFlags {
+                caseless: true,
+                ..flags
+            },
+            literal: Some("straße".into()),
+            ..ascii.clone()
+        };
+        assert!(needs_som(&folded));
+        let regex = HsExpr {
+            literal: None,
+            ..ascii
+        };
+        assert!(needs_som(&regex));
+    }
 }

@@ -32,7 +32,6 @@ pub struct Scratch {
     live: State,
     shadow: State,
     bufs: Bufs,
-    explain: Explain,
     /// Match texts for [`crate::Engine::evaluate`], reused across messages.
     pub(crate) text: MatchText,
     pub(crate) shadow_text: MatchText,
@@ -72,45 +71,6 @@ impl Scratch {
         self.hs = Some(hs);
         self.sized_for = want;
         Ok(())
-    }
-}
-
-/// Scratch space for the start-of-match databases that explain regex matches, and which of
-/// them it has been sized for (`hs_alloc_scratch` costs microseconds even when the space
-/// is already big enough, so it runs once per database).
-#[derive(Default)]
-struct Explain {
-    scratch: Option<hyperscan::Scratch>,
-    serial: u64,
-    sized: std::collections::HashSet<(usize, u32)>,
-}
-
-impl Explain {
-    /// Scratch space valid for `db`, the SOM database of expression `expr` of `field`.
-    fn scratch_for(
-        &mut self,
-        rs: &Ruleset,
-        field: Field,
-        expr: u32,
-        db: &hyperscan::BlockDatabase,
-    ) -> Option<&hyperscan::Scratch> {
-        if self.serial != rs.serial {
-            self.serial = rs.serial;
-            self.sized.clear();
-        }
-        let key = (field.index(), expr);
-        match &mut self.scratch {
-            Some(_) if self.sized.contains(&key) => {}
-            Some(s) => {
-                db.realloc_scratch(s).ok()?;
-                self.sized.insert(key);
-            }
-            None => {
-                self.scratch = Some(db.alloc_scratch().ok()?);
-                self.sized.insert(key);
-            }
-        }
-        self.scratch.as_ref()
     }
 }
 
@@ -283,7 +243,6 @@ pub(crate) fn run(
         live: live_state,
         shadow: shadow_state,
         bufs,
-        explain,
         ..
     } = scratch;
     let Bufs {
@@ -298,7 +257,7 @@ pub(crate) fn run(
     };
     let outcome = evaluate(live, live_state, hs, &m, lookup);
     let mut verdict = match outcome {
-        Ok(()) => verdict(live, live_state, &m, explain),
+        Ok(()) => verdict(live, live_state, &m, hs),
         Err(e) => return failed(live, e, started),
     };
     verdict.scan_time = started.elapsed();
@@ -572,7 +531,7 @@ fn decide(rs: &Ruleset, st: &State) -> (Action, Option<u32>) {
     }
 }
 
-fn verdict(rs: &Ruleset, st: &State, m: &Msg<'_>, explain: &mut Explain) -> Verdict {
+fn verdict(rs: &Ruleset, st: &State, m: &Msg<'_>, hs: &hyperscan::ScratchRef) -> Verdict {
     let (action, decided) = decide(rs, st);
     let mut matches = Vec::with_capacity(st.matched.len());
     let mut decided_by = None;
@@ -593,7 +552,7 @@ fn verdict(rs: &Ruleset, st: &State, m: &Msg<'_>, explain: &mut Explain) -> Verd
             let ev = match known.iter().find(|(k, _)| *k == t) {
                 Some((_, ev)) => ev.clone(),
                 None => {
-                    let ev = evidence(rs, t, st, m, explain);
+                    let ev = evidence(rs, t, st, m, hs);
                     known.push((t, ev.clone()));
                     ev
                 }
@@ -670,7 +629,7 @@ fn evidence(
     t: u32,
     st: &State,
     m: &Msg<'_>,
-    explain: &mut Explain,
+    hs: &hyperscan::ScratchRef,
 ) -> Option<Evidence> {
     let term = rs.terms.get(t as usize)?;
     let span = match term.kind {
@@ -680,7 +639,7 @@ fn evidence(
         }
         TermKind::Exprs(_) => {
             let hit = st.hits.iter().find(|h| h.term == t)?;
-            hit_span(rs, hit, m, explain)
+            hit_span(rs, hit, m, hs)
         }
     };
     Some(Evidence {
@@ -751,7 +710,7 @@ fn cut(s: &str) -> &str {
 }
 
 /// Where a Hyperscan hit starts: by length for a literal, else through the SOM database.
-fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, explain: &mut Explain) -> Option<Span> {
+fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, hs: &hyperscan::ScratchRef) -> Option<Span> {
     let vi = hit.value as usize;
     match hit.field {
         Field::Url | Field::Domain | Field::Phone => return whole_value_span(hit.field, vi, m),
@@ -768,7 +727,7 @@ fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, explain: &mut Explain) -> Opti
     });
     let start = match by_length {
         Some(s) => s,
-        None => som_start(rs, hit.field, fdb, hit.expr, value, end, explain)?,
+        None => som_start(fdb, hit.expr, value, end, hs)?,
     };
     let range = start..end;
     Some(match hit.field {
@@ -778,26 +737,23 @@ fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, explain: &mut Explain) -> Opti
     })
 }
 
-/// Re-scans `value` with the expression's SOM database for the match ending at `end`.
+/// Re-scans `value` with the field's explanation database for the leftmost start of
+/// expression `expr`'s match ending at `end`. The database was compiled with the ruleset
+/// and the worker's scratch was sized for it, so this never compiles or allocates.
 fn som_start(
-    rs: &Ruleset,
-    field: Field,
     fdb: &FieldDb,
     expr: u32,
     value: &[u8],
     end: usize,
-    explain: &mut Explain,
+    hs: &hyperscan::ScratchRef,
 ) -> Option<usize> {
-    let db = fdb.som_db(expr)?;
-    let scratch = explain.scratch_for(rs, field, expr, db)?;
+    let db = fdb.som.as_ref()?;
     let mut start = None;
     let end = end as u64;
     // Terminating the scan early makes hs_scan report "terminated": not a failure here.
-    let _ = db.scan(value, scratch, |_, from, to, _| {
-        if to >= end {
-            if to == end {
-                start = Some(from);
-            }
+    let _ = db.scan(value, hs, |id, from, to, _| {
+        if id == expr && to == end {
+            start = Some(from);
             return Matching::Terminate;
         }
         Matching::Continue
