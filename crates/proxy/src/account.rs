@@ -5,14 +5,21 @@
 //! it runs on the blocking pool behind a semaphore: a bind flood queues there instead of
 //! stalling the sessions that carry traffic. An unknown system_id is verified against a
 //! dummy hash, so answer timing does not reveal which accounts exist.
+//!
+//! Each running verification works in one of at most `max_concurrent_verifications`
+//! memory areas that are kept and reused, so the process holds a fixed
+//! `permits × m_cost` of argon2 memory however many binds it serves (a fresh 19 MiB
+//! area per bind, freed on another blocking thread each time, left that much behind in
+//! every malloc arena the blocking pool touched).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Argon2, password_hash::rand_core::OsRng};
+use argon2::password_hash::Output;
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version, password_hash::rand_core::OsRng};
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -47,10 +54,50 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 /// Checks `password` against a PHC hash string in constant time (the comparison inside
 /// the argon2 crate is constant-time; the hashing dominates and is fixed-cost).
 pub fn verify_password(hash: &str, password: &[u8]) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password, &parsed).is_ok(),
-        Err(_) => false,
+    verify_with_memory(hash, password, &mut Vec::new())
+}
+
+/// [`verify_password`] in the caller's argon2 memory, grown to the hash's `m_cost`
+/// when smaller (the hash comes from the configuration, not from the peer).
+fn verify_with_memory(hash: &str, password: &[u8], blocks: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; Output::MAX_LENGTH];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let n = params.block_count();
+    if blocks.len() < n {
+        blocks.resize(n, Block::default());
     }
+    let mut out_buf = [0u8; Output::MAX_LENGTH];
+    let (Some(out), Some(memory)) = (out_buf.get_mut(..expected.len()), blocks.get_mut(..n)) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params);
+    if argon
+        .hash_password_into_with_memory(password, salt, out, memory)
+        .is_err()
+    {
+        return false;
+    }
+    // `Output`'s equality is constant-time.
+    Output::new(out).is_ok_and(|computed| computed == expected)
 }
 
 /// A hash no password matches in practice, verified for unknown system_ids.
@@ -95,6 +142,8 @@ pub(crate) struct Authenticator {
     cfg: AuthConfig,
     failures: Mutex<HashMap<Key, Failures>>,
     verifications: Arc<Semaphore>,
+    /// argon2 memory areas not in use (at most one per permit).
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl Authenticator {
@@ -104,6 +153,7 @@ impl Authenticator {
             cfg,
             failures: Mutex::new(HashMap::new()),
             verifications: Arc::new(Semaphore::new(permits)),
+            memory: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -203,9 +253,16 @@ impl Authenticator {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash()).to_string();
         let password = password.to_vec();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-            .await
-            .unwrap_or(false);
+        // The permit guarantees at most `permits` areas exist.
+        let mut blocks = self.memory.lock().pop().unwrap_or_default();
+        let pool = Arc::clone(&self.memory);
+        let ok = tokio::task::spawn_blocking(move || {
+            let ok = verify_with_memory(&hash, &password, &mut blocks);
+            pool.lock().push(blocks);
+            ok
+        })
+        .await
+        .unwrap_or(false);
         ok && known
     }
 }
@@ -251,6 +308,45 @@ mod tests {
         let h = hash_password("pw").unwrap();
         assert!(a.verify(Some(&h), b"pw").await);
         assert!(!a.verify(None, b"unknown!").await);
+    }
+
+    #[test]
+    fn reused_memory_verifies_like_the_argon2_crate() {
+        use argon2::password_hash::PasswordVerifier;
+        // A cheap hash with other parameters than the default, and a default one.
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let params = Params::new(64, 1, 1, Some(24)).unwrap();
+        let cheap = Argon2::new(Algorithm::Argon2i, Version::V0x10, params)
+            .hash_password(b"pw", &salt)
+            .unwrap()
+            .to_string();
+        let default = hash_password("s3cr3t").unwrap();
+        let mut memory = Vec::new();
+        for (hash, good) in [(&cheap, &b"pw"[..]), (&default, b"s3cr3t"), (&cheap, b"pw")] {
+            let parsed = PasswordHash::new(hash).unwrap();
+            assert!(Argon2::default().verify_password(good, &parsed).is_ok());
+            assert!(verify_with_memory(hash, good, &mut memory));
+            assert!(!verify_with_memory(hash, b"wrong", &mut memory));
+        }
+        // The area grew to the largest m_cost seen and stayed.
+        assert_eq!(memory.len(), 19 * 1024);
+        let truncated = &default[..default.len() - 4];
+        assert!(!verify_with_memory(truncated, b"s3cr3t", &mut memory));
+    }
+
+    #[tokio::test]
+    async fn verification_memory_is_kept_per_permit() {
+        let a = Authenticator::new(cfg());
+        let h = hash_password("pw").unwrap();
+        let (x, y, z) = tokio::join!(
+            a.verify(Some(&h), b"pw"),
+            a.verify(Some(&h), b"pw"),
+            a.verify(Some(&h), b"no")
+        );
+        assert!(x && y && !z);
+        // cfg() allows 2 verifications at once: never more than 2 areas.
+        let kept = a.memory.lock().len();
+        assert!((1..=2).contains(&kept), "{kept} areas kept");
     }
 
     #[test]
