@@ -90,6 +90,9 @@ impl Encoder<Outgoing> for SmppCodec {
 /// Frames written per batch at most, so one busy peer cannot grow the buffer without
 /// bound.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// Write buffer kept across an idle moment; beyond it, the buffer is released when the
+/// queue runs empty.
+const IDLE_KEEP: usize = 4 * 1024;
 
 /// Writes everything queued on `rx` to `io`, batching all frames that are already
 /// waiting into one write. Returns when the channel closes (after writing what was
@@ -104,7 +107,9 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut codec = SmppCodec::new(u32::MAX);
-    let mut buf = BytesMut::with_capacity(16 * 1024);
+    // Grown on first use and kept while the peer is busy: an idle session (most of
+    // them, with thousands bound) holds no write buffer.
+    let mut buf = BytesMut::new();
     let result = async {
         while let Some(first) = rx.recv().await {
             codec.encode(first, &mut buf)?;
@@ -123,8 +128,10 @@ where
                 None => io.write_all(&buf).await?,
             }
             buf.clear();
-            if buf.capacity() > 4 * MAX_BATCH_BYTES {
-                buf = BytesMut::with_capacity(16 * 1024);
+            if buf.capacity() > 4 * MAX_BATCH_BYTES || (rx.is_empty() && buf.capacity() > IDLE_KEEP)
+            {
+                // A burst is over (nothing queued) or the buffer outgrew its bound.
+                buf = BytesMut::new();
             }
         }
         io.flush().await

@@ -31,10 +31,11 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct Shard {
-    map: HashMap<Box<str>, Entry>,
+    /// The id is allocated once and shared by the map and the order queue.
+    map: HashMap<Arc<str>, Entry, foldhash::fast::RandomState>,
     /// Insertion order with expiry; entries may be stale (re-inserted or evicted ids),
     /// which is checked on removal.
-    order: VecDeque<(u64, Box<str>)>,
+    order: VecDeque<(u64, Arc<str>)>,
 }
 
 /// The message_id map.
@@ -43,7 +44,7 @@ pub(crate) struct Receipts {
     shards: Vec<Mutex<Shard>>,
     per_shard: usize,
     ttl_ms: u64,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Receipts {
@@ -52,7 +53,7 @@ impl Receipts {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard: max_entries.div_ceil(SHARDS).max(1),
             ttl_ms,
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 
@@ -72,8 +73,9 @@ impl Receipts {
         let mut s = self.shard(id).lock();
         s.expire(now_ms);
         while s.map.len() >= self.per_shard && s.evict_oldest() {}
-        s.map.insert(id.into(), Entry { owner, expires_ms });
-        s.order.push_back((expires_ms, id.into()));
+        let id: Arc<str> = Arc::from(id);
+        s.map.insert(Arc::clone(&id), Entry { owner, expires_ms });
+        s.order.push_back((expires_ms, id));
     }
 
     /// The owner of `id`, trying the id as given and then the spellings SMSCs are known

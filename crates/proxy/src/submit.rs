@@ -2,6 +2,7 @@
 //! answer. Every admitted request arrives here with its [`Reply`] and leaves either in
 //! a [`Job`] for an upstream session or answered.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -129,8 +130,8 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
     if may_hold && decoded.concat.is_some_and(|c| c.total > 1) {
         let key = PartKey {
             account: req.account.system_id.to_string(),
-            source_addr: source.clone(),
-            destination_addr: destination.clone(),
+            source_addr: source.clone().into_owned(),
+            destination_addr: destination.clone().into_owned(),
         };
         let token = HeldPart {
             frame,
@@ -139,7 +140,7 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
             route: Arc::clone(req.route),
             data_coding: input.data_coding,
             esm_class: input.esm_class,
-            service_type: service_type.as_str().into(),
+            service_type: Box::from(&*service_type),
         };
         match shared
             .hold
@@ -233,11 +234,13 @@ struct Envelope<'a> {
 }
 
 /// source_addr, destination_addr (the first destination of a submit_multi) and
-/// service_type, as text.
-fn envelope(body: &Body) -> (String, String, String) {
-    fn s(b: &[u8]) -> String {
-        String::from_utf8_lossy(b).into_owned()
+/// service_type, as text: borrowed from the PDU when they are UTF-8 (always, for the
+/// ASCII addresses of real traffic), so the common case allocates nothing.
+fn envelope<'a>(body: &'a Body) -> (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>) {
+    fn s(b: &[u8]) -> Cow<'_, str> {
+        String::from_utf8_lossy(b)
     }
+    let none = || Cow::Borrowed("");
     match body {
         Body::SubmitSm(m) | Body::DeliverSm(m) => (
             s(m.source_addr.as_ref()),
@@ -262,16 +265,16 @@ fn envelope(body: &Body) -> (String, String, String) {
                         s(dl_name.as_ref())
                     }
                 })
-                .unwrap_or_default();
+                .unwrap_or_else(none);
             (s(m.source_addr.as_ref()), dest, s(m.service_type.as_ref()))
         }
-        Body::ReplaceSm(m) => (s(m.source_addr.as_ref()), String::new(), String::new()),
+        Body::ReplaceSm(m) => (s(m.source_addr.as_ref()), none(), none()),
         Body::BroadcastSm(m) => (
             s(m.source_addr.as_ref()),
-            String::new(),
+            none(),
             s(m.service_type.as_ref()),
         ),
-        _ => (String::new(), String::new(), String::new()),
+        _ => (none(), none(), none()),
     }
 }
 
