@@ -88,3 +88,69 @@ fn a_short_demo_blocks_the_scams_and_forwards_the_rest() {
         .unwrap();
     assert_ne!(bill["action"], "reject");
 }
+
+/// One HTTP/1.1 GET on a fresh connection: the status line and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the printed address");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn the_demo_prints_metrics_and_admin_addresses_that_answer_while_it_runs() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smppguard"))
+        .args(["demo", "--duration", "6", "--rate", "20"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run smppguard demo");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut metrics = None;
+    let mut accounts = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let url = line.split_whitespace().find(|w| w.starts_with("http://"));
+        if line.trim_start().starts_with("metrics") {
+            metrics = url.map(str::to_owned);
+        } else if line.trim_start().starts_with("admin API") {
+            accounts = url.map(str::to_owned);
+        }
+        if metrics.is_some() && accounts.is_some() {
+            break;
+        }
+    }
+    let (metrics, accounts) = (metrics.unwrap(), accounts.unwrap());
+    let split = |url: &str| {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (addr, path) = rest.split_at(rest.find('/').unwrap());
+        (addr.to_owned(), path.to_owned())
+    };
+    // The demo is running: its traffic shows in the proxy's own metrics.
+    let (addr, path) = split(&metrics);
+    assert_eq!(path, "/metrics");
+    let (status, body) = http_get(&addr, &path);
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(body.contains("smppguard_"), "{body}");
+    let (addr, path) = split(&accounts);
+    let (status, body) = http_get(&addr, &path);
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(body.contains("bulk-agg"), "{body}");
+    // Drain the rest so the demo never blocks on a full pipe, then it exits cleanly.
+    for _ in lines {}
+    assert!(child.wait().unwrap().success());
+}

@@ -42,6 +42,10 @@ pub(crate) struct Args {
     /// Where smppguard's SMPP listener binds (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// Where the admin API and `/metrics` listen while the demo runs (port 0: any
+    /// free port); the address is printed at start.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    admin: SocketAddr,
     /// The rule pack; default: `rules/default` of the source tree.
     #[arg(long, value_name = "PATH")]
     rules: Option<PathBuf>,
@@ -220,13 +224,20 @@ fn requests(example: &Example, reference: u16) -> Result<Vec<Request>> {
 
 /// The demo configuration: one listener, the simulator upstream, the accounts, the
 /// audit log and the rule pack.
-fn config_text(listen: SocketAddr, smsc: SocketAddr, rules: &Path, dir: &Path) -> Result<String> {
+fn config_text(
+    listen: SocketAddr,
+    admin: SocketAddr,
+    smsc: SocketAddr,
+    rules: &Path,
+    dir: &Path,
+) -> Result<String> {
     let mut text = format!(
         "[server]\nsystem_id = \"smppguard\"\n\n[[listeners]]\naddress = \"{listen}\"\n\n\
          [[upstreams]]\nname = \"smsc-sim\"\naddress = \"{smsc}\"\nsystem_id = \"smppguard\"\n\
          password = \"demo\"\nsessions = 2\nwindow = 256\n\n\
          [[routes]]\nname = \"default\"\nupstreams = [\"smsc-sim\"]\n\n\
-         [audit]\npath = {audit}\n\n[filter]\nrules = {rules}\n\n",
+         [audit]\npath = {audit}\n\n[filter]\nrules = {rules}\n\n\
+         [admin]\naddress = \"{admin}\"\n\n",
         audit = toml_string(&dir.join("audit.jsonl")),
         rules = toml_string(rules),
     );
@@ -266,13 +277,25 @@ async fn demo(args: &Args, rules: &Path) -> Result<()> {
     let path = dir.path().join("smppguard.toml");
     std::fs::write(
         &path,
-        config_text(args.listen, smsc.local_addr(), &rules, dir.path())?,
+        config_text(
+            args.listen,
+            args.admin,
+            smsc.local_addr(),
+            &rules,
+            dir.path(),
+        )?,
     )
     .context("cannot write the demo configuration")?;
     let config = Config::from_file(&path).map_err(|e| anyhow!("demo configuration: {e}"))?;
-    let proxy = Proxy::start_with_path(config, Some(path.clone()))
+    let proxy = Arc::new(
+        Proxy::start_with_path(config, Some(path.clone()))
+            .await
+            .map_err(|e| anyhow!("cannot start the proxy: {e}"))?,
+    );
+    let admin = smppguard_admin::Admin::start(Arc::clone(&proxy))
         .await
-        .map_err(|e| anyhow!("cannot start the proxy: {e}"))?;
+        .context("cannot start the admin API")?;
+    let admin_addr = admin.local_addr();
     let listen = *proxy
         .local_addrs()
         .first()
@@ -283,6 +306,8 @@ async fn demo(args: &Args, rules: &Path) -> Result<()> {
         println!("smppguard demo");
         println!("  SMPP listener (smppguard) {listen}");
         println!("  SMSC simulator            {}", smsc.local_addr());
+        println!("  metrics (Prometheus)      http://{admin_addr}/metrics");
+        println!("  admin API                 http://{admin_addr}/accounts (docs/admin-api.md)");
         println!(
             "  rule pack                 {} (version {})",
             rules.display(),
@@ -354,6 +379,7 @@ async fn demo(args: &Args, rules: &Path) -> Result<()> {
     view.abort();
     let stats = proxy.stats();
     let drain = proxy.drain(Duration::from_secs(5)).await;
+    admin.shutdown().await;
     smsc.clone().shutdown().await;
     // The audit writer flushes on its own schedule; read all it wrote.
     let until = Instant::now() + Duration::from_secs(2);
@@ -375,6 +401,7 @@ async fn demo(args: &Args, rules: &Path) -> Result<()> {
     if args.json {
         let json = serde_json::json!({
             "listener": listen.to_string(),
+            "admin": admin_addr.to_string(),
             "accounts": b.accounts.iter().map(|(k, v)| ((*k).to_owned(), v.to_json())).collect::<serde_json::Map<_, _>>(),
             "examples": b.examples.iter().map(|(k, v)| ((*k).to_owned(), v.to_json())).collect::<serde_json::Map<_, _>>(),
             "statuses": b.statuses.iter().map(|(k, v)| (status_name(CommandStatus(*k)), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
