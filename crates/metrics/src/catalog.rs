@@ -14,6 +14,7 @@ pub mod names {
     pub const DOWNSTREAM_BINDS_TOTAL: &str = "smppguard_downstream_binds_total";
     pub const DOWNSTREAM_BIND_LOCKOUTS_TOTAL: &str = "smppguard_downstream_bind_lockouts_total";
     pub const DOWNSTREAM_SESSIONS_CLOSED_TOTAL: &str = "smppguard_downstream_sessions_closed_total";
+    pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "smppguard_tls_handshake_failures_total";
     pub const REQUESTS_RECEIVED_TOTAL: &str = "smppguard_requests_received_total";
     pub const REQUESTS_FORWARDED_TOTAL: &str = "smppguard_requests_forwarded_total";
     pub const REQUESTS_TOTAL: &str = "smppguard_requests_total";
@@ -218,6 +219,13 @@ pub const CATALOG: &[FamilyInfo] = &[
         Global,
         &["reason"],
         "ESME connections closed by the proxy's timers: bind_timeout (no bind in time) or inactivity.",
+    ),
+    f(
+        TLS_HANDSHAKE_FAILURES_TOTAL,
+        Counter,
+        Global,
+        &["side", "reason"],
+        "TLS handshakes that failed, by side (downstream: an ESME on a TLS listener; upstream: the proxy to an SMSC) and reason (error: not TLS, bad certificate, protocol error; timeout).",
     ),
     // === requests ===
     f(

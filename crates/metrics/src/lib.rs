@@ -128,7 +128,22 @@ pub struct GlobalMetrics {
     pub config_last_reload_success_timestamp_seconds: FloatGauge,
     /// The rate limiter's state.
     pub limits: LimitsMetrics,
+    /// Failed TLS handshakes.
+    pub tls_handshake_failures: TlsHandshakeFailures,
     unintentional: [Counter; DropReason::COUNT],
+}
+
+/// Handles of `smppguard_tls_handshake_failures_total`, one per side and reason.
+#[derive(Debug)]
+pub struct TlsHandshakeFailures {
+    /// An ESME's handshake failed (not TLS, bad or missing certificate, protocol error).
+    pub downstream_error: Counter,
+    /// An ESME did not finish its handshake in time.
+    pub downstream_timeout: Counter,
+    /// The handshake with an SMSC failed (its certificate, or a protocol error).
+    pub upstream_error: Counter,
+    /// An SMSC did not finish the handshake in time.
+    pub upstream_timeout: Counter,
 }
 
 /// The rate limiter's series. Until a limiter reports, the backend state is `local`.
@@ -240,6 +255,16 @@ impl Metrics {
                 state: families::gauge_vec(reg, LIMITS_BACKEND_STATE)?,
                 denied: families::counter_vec(reg, LIMITS_DENIED_TOTAL)?,
                 tracked_keys: gauge(reg, LIMITS_TRACKED_KEYS)?,
+            },
+            tls_handshake_failures: {
+                let v = families::counter_vec(reg, TLS_HANDSHAKE_FAILURES_TOTAL)?;
+                let c = |side: &str, reason: &str| Counter(v.with_label_values(&[side, reason]));
+                TlsHandshakeFailures {
+                    downstream_error: c("downstream", "error"),
+                    downstream_timeout: c("downstream", "timeout"),
+                    upstream_error: c("upstream", "error"),
+                    upstream_timeout: c("upstream", "timeout"),
+                }
             },
             unintentional: DropReason::table(|r| {
                 Counter(fams.unintentional.with_label_values(&[r.as_str()]))

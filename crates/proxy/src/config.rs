@@ -85,10 +85,12 @@ pub struct RulesSummary {
     pub rules: usize,
 }
 
-/// Validates the file at `path` the way `smppguard run` would start it, compiling the
-/// rule pack too (blocking; Hyperscan compilation can take a while for big packs).
+/// Validates the file at `path` the way `smppguard run` would start it, reading the TLS
+/// files and compiling the rule pack too (blocking; Hyperscan compilation can take a while for big packs).
 pub fn check_file(path: impl AsRef<Path>) -> Result<(Config, CheckReport), ConfigError> {
     let config = Config::from_file(path)?;
+    // Certificates, keys and CA files load as they would at start.
+    crate::tls::TlsState::load(&config.fixed)?;
     let rules = match &config.dynamic.filter.rules {
         None => None,
         Some(p) => {
@@ -226,14 +228,43 @@ fn default_max_connections_per_ip() -> usize {
     64
 }
 
-/// `tls = { cert_file, key_file }` of a listener.
+/// `tls = { cert, key, client_ca, handshake_timeout_seconds }` of a listener.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTls {
-    /// PEM certificate chain.
-    pub cert_file: PathBuf,
-    /// PEM private key.
-    pub key_file: PathBuf,
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// PEM CA certificates; when set, clients must present a certificate they issued.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// Time a client has to complete the TLS handshake.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout_seconds: u64,
+}
+
+fn default_handshake_timeout() -> u64 {
+    10
+}
+
+/// `tls = { ca, server_name, cert, key }` of an upstream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamTls {
+    /// PEM CA certificates the SMSC's certificate must chain to; the system trust
+    /// store when absent.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// Name the SMSC's certificate must be valid for; the host of `address` when absent.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// PEM client certificate chain, for SMSCs that require one (with `key`).
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of `cert`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
 }
 
 /// `[[upstreams]]`: one SMSC and the pool of sessions bound to it.
@@ -277,6 +308,9 @@ pub struct RawUpstream {
     /// Largest delay between reconnect attempts.
     #[serde(default = "default_backoff_max")]
     pub reconnect_backoff_max_ms: u64,
+    /// TLS to this SMSC; plain TCP when absent.
+    #[serde(default)]
+    pub tls: Option<RawUpstreamTls>,
 }
 
 fn default_upstream_bind_type() -> BindType {
@@ -656,13 +690,28 @@ pub struct ListenerConfig {
     pub tls: Option<TlsFiles>,
 }
 
-/// Certificate chain and key files of a TLS listener.
+/// Files and handshake limit of a TLS listener (paths resolved).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
     /// PEM certificate chain.
     pub cert_file: PathBuf,
     /// PEM private key.
     pub key_file: PathBuf,
+    /// PEM CA certificates client certificates must chain to (mutual TLS).
+    pub client_ca_file: Option<PathBuf>,
+    /// Time allowed for the handshake.
+    pub handshake_timeout: Duration,
+}
+
+/// TLS settings of an upstream (paths resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// PEM CA certificates; the system trust store when `None`.
+    pub ca_file: Option<PathBuf>,
+    /// Name the SMSC's certificate is checked against (DNS name or IP address).
+    pub server_name: String,
+    /// Client certificate chain and key, when the SMSC asks for one.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// Validated `[[upstreams]]` entry.
@@ -694,6 +743,8 @@ pub struct UpstreamConfig {
     pub backoff_min: Duration,
     /// Largest reconnect delay.
     pub backoff_max: Duration,
+    /// TLS to the SMSC, when configured.
+    pub tls: Option<UpstreamTls>,
 }
 
 /// Validated `[relay]`.
@@ -937,6 +988,44 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// Validates an upstream's `tls` table.
+fn upstream_tls(
+    base: &Path,
+    address: &str,
+    t: &RawUpstreamTls,
+    key: &dyn Fn(&str) -> String,
+) -> Result<UpstreamTls, ConfigError> {
+    let server_name = match &t.server_name {
+        Some(n) => n.clone(),
+        None => host_of(address).to_string(),
+    };
+    if rustls::pki_types::ServerName::try_from(server_name.as_str()).is_err() {
+        return Err(invalid(
+            key("tls.server_name"),
+            "must be a DNS name or an IP address",
+        ));
+    }
+    let client_cert = match (&t.cert, &t.key) {
+        (Some(c), Some(k)) => Some((resolve(base, c), resolve(base, k))),
+        (None, None) => None,
+        (Some(_), None) => return Err(invalid(key("tls.key"), "required with tls.cert")),
+        (None, Some(_)) => return Err(invalid(key("tls.cert"), "required with tls.key")),
+    };
+    Ok(UpstreamTls {
+        ca_file: t.ca.as_ref().map(|p| resolve(base, p)),
+        server_name,
+        client_cert,
+    })
+}
+
+/// The host part of `host:port` (brackets of an IPv6 literal removed).
+fn host_of(address: &str) -> &str {
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 // === impl RawConfig ===
 
 impl RawConfig {
@@ -1014,13 +1103,17 @@ impl RawConfig {
                     1_000_000,
                 )?,
                 tls: match &l.tls {
-                    // Refused rather than silently served in clear text.
-                    Some(_) => {
-                        return Err(invalid(
-                            key("tls"),
-                            "TLS listeners are not available in this build; terminate TLS in front of the proxy",
-                        ));
-                    }
+                    Some(t) => Some(TlsFiles {
+                        cert_file: resolve(base, &t.cert),
+                        key_file: resolve(base, &t.key),
+                        client_ca_file: t.client_ca.as_ref().map(|p| resolve(base, p)),
+                        handshake_timeout: seconds(
+                            &key("tls.handshake_timeout_seconds"),
+                            t.handshake_timeout_seconds,
+                            1,
+                            300,
+                        )?,
+                    }),
                     None => None,
                 },
             });
@@ -1066,6 +1159,10 @@ impl RawConfig {
                     "must not be below reconnect_backoff_min_ms",
                 ));
             }
+            let tls = match &u.tls {
+                Some(t) => Some(upstream_tls(base, &u.address, t, &key)?),
+                None => None,
+            };
             upstreams.push(UpstreamConfig {
                 name: u.name.clone(),
                 address: u.address.clone(),
@@ -1092,6 +1189,7 @@ impl RawConfig {
                 )?,
                 backoff_min,
                 backoff_max,
+                tls,
             });
         }
 

@@ -32,6 +32,8 @@
 //! - `audit`: JSON-lines audit log written off the hot path.
 //! - `server`: start, reload, drain, listeners, timers.
 //! - `stats`: event counters.
+//! - `tls`: rustls configurations of TLS listeners and upstreams, reloadable; the
+//!   plain-or-TLS stream type.
 //! - `admin`: the admin API's half in the proxy: account status and suspension, a
 //!   scan with the live rules, the quarantine, `[admin]`/`[log]` configuration.
 //! - `metrics`: wiring to `smppguard-metrics` (exported counters, scrape-time gauges,
@@ -58,6 +60,7 @@ mod relay;
 mod server;
 mod stats;
 mod submit;
+mod tls;
 mod upstream;
 
 pub use account::{PasswordError, hash_password, verify_password};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use smppguard_metrics::Metrics;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
@@ -22,13 +22,14 @@ use crate::audit::AuditSink;
 use crate::config::{
     Config, ConfigError, DynamicConfig, IncompleteAction, ListenerConfig, StaticConfig,
 };
-use crate::downstream::{BoxRead, BoxWrite, serve};
+use crate::downstream::serve;
 use crate::hold::Hold;
 use crate::inspect::Filter;
 use crate::receipts::Receipts;
 use crate::registry::Registry;
 use crate::relay::UpstreamCtl;
 use crate::stats::{Stats, StatsSnapshot, inc};
+use crate::tls::Stream;
 use crate::upstream::{Pool, run_session};
 
 /// Where the proxy is in its life.
@@ -112,6 +113,8 @@ pub(crate) struct Shared {
     pub(crate) quarantine: crate::admin::quarantine::Quarantine,
     pub(crate) audit: AuditSink,
     pub(crate) filter: Filter,
+    /// TLS configurations of listeners and upstreams.
+    pub(crate) tls: crate::tls::TlsState,
     /// ESME requests admitted and not yet answered, proxy-wide.
     pub(crate) outstanding: Arc<AtomicI64>,
     pub(crate) phase: watch::Sender<Phase>,
@@ -261,6 +264,7 @@ impl Proxy {
             .map_err(|e| StartError::Rules(e.to_string()))?
             .map_err(|e| StartError::Rules(rules_error(&e)))?;
         let live = Live::build(dynamic, &pool_index)?;
+        let tls = crate::tls::TlsState::load(&fixed)?;
         let mut listeners = Vec::new();
         for l in &fixed.listeners {
             let listener = TcpListener::bind(l.address)
@@ -300,6 +304,7 @@ impl Proxy {
             ),
             audit,
             filter,
+            tls,
             outstanding: Arc::new(AtomicI64::new(0)),
             phase,
             next_drop_id: AtomicU64::new(1),
@@ -337,12 +342,13 @@ impl Proxy {
 
         let mut addrs = Vec::new();
         let mut background = Vec::new();
-        for (listener, cfg) in listeners {
+        for (i, (listener, cfg)) in listeners.into_iter().enumerate() {
             addrs.push(listener.local_addr().unwrap_or(cfg.address));
             background.push(tokio::spawn(accept_loop(
                 Arc::clone(&shared),
                 listener,
                 cfg,
+                shared.tls.listener(i),
             )));
         }
         background.push(tokio::spawn(hold_timer(Arc::clone(&shared))));
@@ -388,6 +394,25 @@ impl ProxyHandle {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Serves one ESME connection over `stream` as if a listener had accepted it from
+    /// `peer`, until it closes: for transports the proxy does not accept itself, and
+    /// for driving sessions in memory. Listener connection limits do not apply.
+    pub async fn serve_stream<S>(&self, stream: S, peer: SocketAddr)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
+        let (read, write) = tokio::io::split(stream);
+        let id = CONN_ID.fetch_add(1, Ordering::Relaxed);
+        serve(
+            Arc::clone(&self.shared),
+            Box::new(read),
+            Box::new(write),
+            peer,
+            id,
+        )
+        .await;
     }
 
     /// Per-upstream session status.
@@ -479,8 +504,15 @@ impl ProxyHandle {
             .map(|p| (p.name.to_string(), p.index))
             .collect();
         let live = Live::build(config.dynamic, &pool_index)?;
+        // Certificates are re-read from the running configuration's files (rotation in
+        // place); all of them load or none is replaced.
+        let shared = Arc::clone(&self.shared);
+        let tls = tokio::task::spawn_blocking(move || shared.tls.prepare())
+            .await
+            .map_err(|e| ReloadError::Rules(e.to_string()))??;
         let report_accounts = live.config.accounts.len();
         let report_routes = live.config.routes.len();
+        self.shared.tls.install(tls);
         self.shared.filter.install(prepared);
         let old = self.shared.live.swap(Arc::new(live));
         let new = self.shared.live.load();
@@ -682,6 +714,9 @@ async fn wait_for(cond: impl Fn() -> bool, end: Instant) -> bool {
     }
 }
 
+/// Identifiers of ESME connections, unique in the process.
+static CONN_ID: AtomicU64 = AtomicU64::new(1);
+
 /// Releases a connection's slots when it ends.
 struct ConnGuard {
     shared: Arc<Shared>,
@@ -707,8 +742,12 @@ impl Drop for ConnGuard {
     }
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, cfg: ListenerConfig) {
-    static CONN_ID: AtomicU64 = AtomicU64::new(1);
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    cfg: ListenerConfig,
+    tls: Option<Arc<crate::tls::ListenerTls>>,
+) {
     let open = Arc::new(AtomicUsize::new(0));
     let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::new(Mutex::new(HashMap::new()));
     let mut phase = shared.phase.subscribe();
@@ -768,18 +807,21 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, cfg: ListenerCo
         };
         let shared = Arc::clone(&shared);
         let id = CONN_ID.fetch_add(1, Ordering::Relaxed);
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            let (read, write) = split_tcp(tcp);
+            let _ = tcp.set_nodelay(true);
+            let stream = match tls {
+                None => Stream::Plain(tcp),
+                Some(tls) => match crate::tls::accept(&tls, tcp, peer, &shared.metrics).await {
+                    Some(s) => s,
+                    None => return,
+                },
+            };
+            let (read, write) = stream.into_split();
             serve(shared, read, write, peer, id).await;
         });
     }
-}
-
-fn split_tcp(tcp: TcpStream) -> (BoxRead, BoxWrite) {
-    let _ = tcp.set_nodelay(true);
-    let (r, w) = tcp.into_split();
-    (Box::new(r), Box::new(w))
 }
 
 /// Releases multi-part messages whose timer fired.

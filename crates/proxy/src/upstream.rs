@@ -205,7 +205,7 @@ pub(crate) async fn run_session(
     static GENERATION: AtomicU64 = AtomicU64::new(1);
     let mut backoff = cfg.backoff_min;
     loop {
-        let attempt = connect_and_bind(&shared, &cfg).await;
+        let attempt = connect_and_bind(&shared, &cfg, pool).await;
         match attempt {
             Ok(stream) => {
                 backoff = cfg.backoff_min;
@@ -294,6 +294,8 @@ struct Bound {
 enum BindError {
     #[error("connect: {0}")]
     Connect(io::Error),
+    #[error("tls: {0}")]
+    Tls(io::Error),
     #[error("timed out")]
     Timeout,
     #[error("connection closed before the bind response")]
@@ -308,19 +310,27 @@ enum BindError {
     Credentials,
 }
 
-async fn connect_and_bind(shared: &Shared, cfg: &UpstreamConfig) -> Result<Bound, BindError> {
+async fn connect_and_bind(
+    shared: &Shared,
+    cfg: &UpstreamConfig,
+    pool: usize,
+) -> Result<Bound, BindError> {
     let work = async {
         let tcp = TcpStream::connect(&cfg.address)
             .await
             .map_err(BindError::Connect)?;
         let _ = tcp.set_nodelay(true);
-        let (read, mut write) = tcp.into_split();
+        let stream = shared
+            .tls
+            .connect(pool, tcp, cfg.connect_timeout, &shared.metrics)
+            .await
+            .map_err(BindError::Tls)?;
+        let (mut read, mut write) = stream.into_split();
         let bind = bind_pdu(cfg, 1).ok_or(BindError::Credentials)?;
         write
             .write_all(&bind.to_bytes())
             .await
             .map_err(BindError::Connect)?;
-        let mut read: BoxRead = Box::new(read);
         let mut rbuf = BytesMut::with_capacity(4096);
         let mut codec = SmppCodec::new(shared.fixed.server.max_pdu_bytes);
         loop {
@@ -334,11 +344,7 @@ async fn connect_and_bind(shared: &Shared, cfg: &UpstreamConfig) -> Result<Bound
                 if !h.command_status.is_ok() {
                     return Err(BindError::Refused(h.command_status));
                 }
-                return Ok(Bound {
-                    read,
-                    write: Box::new(write),
-                    rbuf,
-                });
+                return Ok(Bound { read, write, rbuf });
             }
             if h.command_id == CommandId::GENERIC_NACK {
                 return Err(BindError::Refused(h.command_status));
@@ -839,6 +845,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             backoff_min: Duration::from_millis(10),
             backoff_max: Duration::from_millis(10),
+            tls: None,
         };
         let pdu = bind_pdu(&cfg, 1).unwrap();
         assert_eq!(pdu.command_id(), CommandId::BIND_TRANSMITTER);

@@ -18,4 +18,5 @@ mod integration {
     mod multipart;
     mod receipts;
     mod relay;
+    mod tls;
 }

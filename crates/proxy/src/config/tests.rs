@@ -183,13 +183,67 @@ fn relative_paths_resolve_against_the_file() {
 }
 
 #[test]
-fn tls_listeners_are_refused_not_served_in_clear() {
+fn tls_keys_are_validated_and_paths_resolved() {
     let text = base().replace(
+        "address = \"127.0.0.1:0\"\n",
+        "address = \"127.0.0.1:0\"\ntls = { cert = \"c.pem\", key = \"/k.pem\", client_ca = \"ca.pem\" }\n",
+    );
+    let c = parse(&text).unwrap();
+    let t = c.fixed.listeners[0].tls.as_ref().unwrap();
+    assert_eq!(t.cert_file, Path::new("/etc/smppguard/c.pem"));
+    assert_eq!(t.key_file, Path::new("/k.pem"));
+    assert_eq!(
+        t.client_ca_file.as_deref(),
+        Some(Path::new("/etc/smppguard/ca.pem"))
+    );
+    assert_eq!(t.handshake_timeout, Duration::from_secs(10));
+
+    // The old spelling is an unknown key, named.
+    let old = base().replace(
         "address = \"127.0.0.1:0\"\n",
         "address = \"127.0.0.1:0\"\ntls = { cert_file = \"c.pem\", key_file = \"k.pem\" }\n",
     );
-    let err = parse(&text).unwrap_err().to_string();
-    assert!(err.starts_with("listeners[0].tls:"), "{err}");
+    assert!(parse(&old).unwrap_err().to_string().contains("cert_file"));
+    let slow = base().replace(
+        "address = \"127.0.0.1:0\"\n",
+        "address = \"127.0.0.1:0\"\ntls = { cert = \"c\", key = \"k\", handshake_timeout_seconds = 0 }\n",
+    );
+    let err = parse(&slow).unwrap_err().to_string();
+    assert!(
+        err.starts_with("listeners[0].tls.handshake_timeout_seconds:"),
+        "{err}"
+    );
+
+    let up = |tls: &str| {
+        base().replace(
+            "password = \"secret\"\n",
+            &format!("password = \"secret\"\ntls = {tls}\n"),
+        )
+    };
+    let c = parse(&up("{}")).unwrap();
+    let t = c.fixed.upstreams[0].tls.as_ref().unwrap();
+    assert_eq!(t.server_name, "127.0.0.1");
+    assert_eq!(t.ca_file, None);
+    assert_eq!(t.client_cert, None);
+    let c = parse(&up(
+        "{ ca = \"ca.pem\", server_name = \"smsc.example.net\", cert = \"c.pem\", key = \"k.pem\" }",
+    ))
+    .unwrap();
+    let t = c.fixed.upstreams[0].tls.as_ref().unwrap();
+    assert_eq!(t.server_name, "smsc.example.net");
+    assert_eq!(
+        t.ca_file.as_deref(),
+        Some(Path::new("/etc/smppguard/ca.pem"))
+    );
+    assert!(t.client_cert.is_some());
+    let err = parse(&up("{ cert = \"c.pem\" }")).unwrap_err().to_string();
+    assert!(err.starts_with("upstreams[0].tls.key:"), "{err}");
+    let err = parse(&up("{ server_name = \"not a name!\" }"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("upstreams[0].tls.server_name:"), "{err}");
+    assert_eq!(host_of("[::1]:2775"), "::1");
+    assert_eq!(host_of("smsc.example.net:2775"), "smsc.example.net");
 }
 
 #[test]
