@@ -75,6 +75,13 @@ pub mod names {
     pub const LIMITS_BACKEND_STATE: &str = "smppguard_limits_backend_state";
     pub const LIMITS_DENIED_TOTAL: &str = "smppguard_limits_denied_total";
     pub const LIMITS_TRACKED_KEYS: &str = "smppguard_limits_tracked_keys";
+    pub const LIMITS_MONITORED_TOTAL: &str = "smppguard_limits_monitored_total";
+    pub const LIMITS_RESTRICTED_ACCOUNTS: &str = "smppguard_limits_restricted_accounts";
+    pub const LIMITS_RESTRICTIONS_TOTAL: &str = "smppguard_limits_restrictions_total";
+    pub const LIMITS_REDIS_SYNCS_TOTAL: &str = "smppguard_limits_redis_syncs_total";
+    pub const LIMITS_REDIS_CONNECTS_TOTAL: &str = "smppguard_limits_redis_connects_total";
+    pub const LIMITS_REDIS_UNITS_LEASED_TOTAL: &str = "smppguard_limits_redis_units_leased_total";
+    pub const LIMITS_DEGRADED_ALLOWED_TOTAL: &str = "smppguard_limits_degraded_allowed_total";
     pub const ADMIN_REQUESTS_TOTAL: &str = "smppguard_admin_requests_total";
     pub const DRAINING: &str = "smppguard_draining";
     pub const READY: &str = "smppguard_ready";
@@ -634,6 +641,55 @@ pub const CATALOG: &[FamilyInfo] = &[
         Global,
         &[],
         "Keys (accounts, senders, destinations, prefixes) the rate limiter tracks.",
+    ),
+    f(
+        LIMITS_MONITORED_TOTAL,
+        Counter,
+        Global,
+        &["limit"],
+        "Messages forwarded although a limit in monitor mode would have refused them, by limit; a series appears with its first event.",
+    ),
+    f(
+        LIMITS_RESTRICTED_ACCOUNTS,
+        Gauge,
+        Global,
+        &["kind"],
+        "Accounts restricted by the limiter now: throttled (adaptive throttle) or suspended (adaptive suspension).",
+    ),
+    f(
+        LIMITS_RESTRICTIONS_TOTAL,
+        Counter,
+        Global,
+        &["kind", "reason"],
+        "Adaptive restrictions put in force, by kind (throttled, suspended) and reason (blocked_share, distinct_destinations).",
+    ),
+    f(
+        LIMITS_REDIS_SYNCS_TOTAL,
+        Counter,
+        Global,
+        &["result"],
+        "Lease refills and usage reports sent to Redis, by result: ok or failed (connection loss, error reply, timeout).",
+    ),
+    f(
+        LIMITS_REDIS_CONNECTS_TOTAL,
+        Counter,
+        Global,
+        &[],
+        "Connections (re)established to Redis.",
+    ),
+    f(
+        LIMITS_REDIS_UNITS_LEASED_TOTAL,
+        Counter,
+        Global,
+        &[],
+        "Limit units leased ahead from Redis (messages, parts or quota units).",
+    ),
+    f(
+        LIMITS_DEGRADED_ALLOWED_TOTAL,
+        Counter,
+        Global,
+        &[],
+        "Messages allowed on local limits at limits.redis.local_share while Redis was unavailable.",
     ),
     // === admin ===
     f(

@@ -151,8 +151,33 @@ pub struct TlsHandshakeFailures {
 pub struct LimitsMetrics {
     state: prometheus::IntGaugeVec,
     denied: prometheus::IntCounterVec,
+    monitored: prometheus::IntCounterVec,
+    restricted: prometheus::IntGaugeVec,
+    restrictions: prometheus::IntCounterVec,
+    syncs: prometheus::IntCounterVec,
     /// Keys tracked.
     pub tracked_keys: Gauge,
+    /// Connections (re)established to Redis.
+    pub redis_connects: Counter,
+    /// Units leased ahead from Redis.
+    pub redis_units_leased: Counter,
+    /// Messages allowed on local limits while Redis was unavailable.
+    pub degraded_allowed: Counter,
+}
+
+/// Totals kept by the rate limiter itself, copied into the counters at scrape time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimiterTotals {
+    /// Syncs with Redis that succeeded.
+    pub redis_syncs_ok: u64,
+    /// Syncs with Redis that failed.
+    pub redis_syncs_failed: u64,
+    /// Connections (re)established to Redis.
+    pub redis_connects: u64,
+    /// Units leased ahead from Redis.
+    pub redis_units_leased: u64,
+    /// Messages allowed on local limits while degraded.
+    pub degraded_allowed: u64,
 }
 
 impl LimitsMetrics {
@@ -171,6 +196,41 @@ impl LimitsMetrics {
     /// The counter of messages denied by `limit`: resolve once per limit and keep it.
     pub fn denied(&self, limit: &str) -> Counter {
         Counter(self.denied.with_label_values(&[limit]))
+    }
+
+    /// The counter of messages a monitor-mode `limit` let through: resolve once and keep it.
+    pub fn monitored(&self, limit: &str) -> Counter {
+        Counter(self.monitored.with_label_values(&[limit]))
+    }
+
+    /// Sets the number of accounts restricted now, by kind (`throttled`, `suspended`).
+    pub fn set_restricted(&self, throttled: usize, suspended: usize) {
+        for (kind, n) in [("throttled", throttled), ("suspended", suspended)] {
+            self.restricted
+                .with_label_values(&[kind])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Counts one adaptive restriction put in force (not on the message path).
+    pub fn restriction(&self, kind: &str, reason: &str) {
+        self.restrictions.with_label_values(&[kind, reason]).inc();
+    }
+
+    /// Raises the Redis counters to the limiter's own totals (they only grow).
+    pub fn set_totals(&self, t: &LimiterTotals) {
+        let raise = |c: &Counter, total: u64| c.inc_by(total.saturating_sub(c.get()));
+        raise(
+            &Counter(self.syncs.with_label_values(&["ok"])),
+            t.redis_syncs_ok,
+        );
+        raise(
+            &Counter(self.syncs.with_label_values(&["failed"])),
+            t.redis_syncs_failed,
+        );
+        raise(&self.redis_connects, t.redis_connects);
+        raise(&self.redis_units_leased, t.redis_units_leased);
+        raise(&self.degraded_allowed, t.degraded_allowed);
     }
 }
 
@@ -254,7 +314,14 @@ impl Metrics {
             limits: LimitsMetrics {
                 state: families::gauge_vec(reg, LIMITS_BACKEND_STATE)?,
                 denied: families::counter_vec(reg, LIMITS_DENIED_TOTAL)?,
+                monitored: families::counter_vec(reg, LIMITS_MONITORED_TOTAL)?,
+                restricted: families::gauge_vec(reg, LIMITS_RESTRICTED_ACCOUNTS)?,
+                restrictions: families::counter_vec(reg, LIMITS_RESTRICTIONS_TOTAL)?,
+                syncs: families::counter_vec(reg, LIMITS_REDIS_SYNCS_TOTAL)?,
                 tracked_keys: gauge(reg, LIMITS_TRACKED_KEYS)?,
+                redis_connects: counter(reg, LIMITS_REDIS_CONNECTS_TOTAL)?,
+                redis_units_leased: counter(reg, LIMITS_REDIS_UNITS_LEASED_TOTAL)?,
+                degraded_allowed: counter(reg, LIMITS_DEGRADED_ALLOWED_TOTAL)?,
             },
             tls_handshake_failures: {
                 let v = families::counter_vec(reg, TLS_HANDSHAKE_FAILURES_TOTAL)?;
@@ -272,6 +339,8 @@ impl Metrics {
         };
         global.config_last_reload_successful.set(1);
         global.limits.set_state("local");
+        global.limits.set_restricted(0, 0);
+        global.limits.set_totals(&LimiterTotals::default());
         fams.build_info.with_label_values(&[opts.version]).set(1);
         let global_outcomes = Arc::new(Outcome::table(|o| {
             Counter(fams.requests.with_label_values(&[o.as_str()]))

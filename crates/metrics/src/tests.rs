@@ -37,6 +37,8 @@ fn every_catalog_family_is_exported_with_its_type_and_help() {
     m.filter.set_ruleset_version(Some("v1"));
     m.admin_request("metrics", 200);
     m.global.limits.denied("account_rate").inc();
+    m.global.limits.monitored("daily_parts").inc();
+    m.global.limits.restriction("suspended", "blocked_share");
     let text = m.encode().unwrap();
     for f in CATALOG {
         let ty = format!("# TYPE {} {}\n", f.name, f.kind.as_str());
@@ -298,4 +300,44 @@ fn series_per_account_as_documented() {
     let _ = u;
     let with_upstream = exposition::parse(&m.encode().unwrap()).len();
     assert_eq!(with_upstream - worst, 97, "update docs/observability.md");
+}
+
+#[test]
+fn limiter_totals_raise_the_counters_and_never_lower_them() {
+    let m = metrics();
+    let l = &m.global.limits;
+    let totals = crate::LimiterTotals {
+        redis_syncs_ok: 10,
+        redis_syncs_failed: 2,
+        redis_connects: 1,
+        redis_units_leased: 500,
+        degraded_allowed: 7,
+    };
+    l.set_totals(&totals);
+    l.set_totals(&crate::LimiterTotals {
+        redis_syncs_ok: 4,
+        ..totals
+    });
+    l.set_restricted(1, 2);
+    let text = m.encode().unwrap();
+    let s = |series: &str| sample(&text, series);
+    assert_eq!(
+        s(r#"smppguard_limits_redis_syncs_total{result="ok"}"#),
+        Some(10.0)
+    );
+    assert_eq!(
+        s(r#"smppguard_limits_redis_syncs_total{result="failed"}"#),
+        Some(2.0)
+    );
+    assert_eq!(s("smppguard_limits_redis_connects_total"), Some(1.0));
+    assert_eq!(s("smppguard_limits_redis_units_leased_total"), Some(500.0));
+    assert_eq!(s("smppguard_limits_degraded_allowed_total"), Some(7.0));
+    assert_eq!(
+        s(r#"smppguard_limits_restricted_accounts{kind="throttled"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        s(r#"smppguard_limits_restricted_accounts{kind="suspended"}"#),
+        Some(2.0)
+    );
 }

@@ -5,7 +5,9 @@
 //! Suspension is runtime state keyed by system_id, so it survives reloads. A suspended
 //! account stays bound (receipts for earlier messages still reach it) and every new
 //! request is answered with `relay.block_status`; the check is one relaxed atomic load
-//! per request.
+//! per request. Adaptive protection (`[limits.adaptive]`) restricts accounts by
+//! itself; those restrictions show in the account's `state` and `rate_limits`, and
+//! `resume` lifts them as well.
 
 pub(crate) mod config;
 pub(crate) mod quarantine;
@@ -126,11 +128,12 @@ pub struct AccountCounters {
 }
 
 /// One configured account as the admin API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccountStatus {
     /// The system_id.
     pub system_id: String,
-    /// `active`, `suspended` or `disabled` (no new binds).
+    /// `active`, `suspended` (by hand or by adaptive protection), `throttled` (by
+    /// adaptive protection) or `disabled` (no new binds).
     pub state: &'static str,
     /// The suspension, when suspended.
     pub suspension: Option<Suspension>,
@@ -146,6 +149,9 @@ pub struct AccountStatus {
     pub window_in_use: u64,
     /// Counters since start.
     pub counters: AccountCounters,
+    /// The limiter's view (`[limits]`): live rate, quotas and their usage, binds,
+    /// adaptive window and any restriction; `None` until the account sends.
+    pub rate_limits: Option<smppguard_limits::AccountState>,
 }
 
 /// The readiness as `/readyz` reports it.
@@ -161,6 +167,21 @@ pub struct ReadyStatus {
     pub upstreams_bound: usize,
     /// Upstreams configured.
     pub upstreams: usize,
+    /// The limits backend.
+    pub limits: LimitsReadiness,
+}
+
+/// The limits backend's part of readiness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitsReadiness {
+    /// `local`, `redis` (fleet-wide, healthy) or `degraded` (Redis unreachable or slow).
+    pub state: &'static str,
+    /// Why it is degraded (`connecting`, `connect_failed`, `request_failed`, `timeout`,
+    /// `script_error`).
+    pub reason: Option<&'static str>,
+    /// Whether it lets the node serve: false only when degraded with
+    /// `limits.redis.fail_open = false`, since every limited message is then refused.
+    pub serving: bool,
 }
 
 /// A message to scan with the live rules (`POST /rules/test`).
@@ -201,11 +222,17 @@ impl ProxyHandle {
         let shared = self.shared();
         let live = shared.live.load();
         let usage = usage_by_account(shared);
+        let mut limited: HashMap<String, smppguard_limits::AccountState> = shared
+            .limits
+            .accounts_state()
+            .into_iter()
+            .map(|s| (s.account.clone(), s))
+            .collect();
         let mut out: Vec<AccountStatus> = live
             .config
             .accounts
             .values()
-            .map(|a| status(shared, a, &usage))
+            .map(|a| status(shared, a, &usage, limited.remove(&*a.system_id)))
             .collect();
         out.sort_by(|a, b| a.system_id.cmp(&b.system_id));
         out
@@ -216,7 +243,12 @@ impl ProxyHandle {
         let shared = self.shared();
         let live = shared.live.load();
         let a = live.config.accounts.get(system_id)?;
-        Some(status(shared, a, &usage_by_account(shared)))
+        let limited = shared
+            .limits
+            .accounts_state()
+            .into_iter()
+            .find(|s| s.account == system_id);
+        Some(status(shared, a, &usage_by_account(shared), limited))
     }
 
     /// Suspends a configured account: its sessions stay bound, every new request is
@@ -246,7 +278,7 @@ impl ProxyHandle {
         self.account(system_id).ok_or(AdminError::UnknownAccount)
     }
 
-    /// Lifts a suspension.
+    /// Lifts a suspension, and any restriction adaptive protection put on the account.
     pub fn resume(&self, system_id: &str) -> Result<AccountStatus, AdminError> {
         let shared = self.shared();
         if !shared.live.load().config.accounts.contains_key(system_id) {
@@ -259,6 +291,14 @@ impl ProxyHandle {
             *detail = None;
         }
         shared.metrics.account(system_id).suspended.set(0);
+        if let Some(lifted) = shared.limits.limiter().resume(system_id) {
+            tracing::info!(
+                account = system_id,
+                kind = lifted.kind.as_str(),
+                reason = lifted.reason.as_str(),
+                "limiter restriction lifted"
+            );
+        }
         tracing::info!(account = system_id, "account resumed");
         self.account(system_id).ok_or(AdminError::UnknownAccount)
     }
@@ -293,8 +333,9 @@ impl ProxyHandle {
             .iter()
             .filter(|p| p.bound_sessions() > 0)
             .count();
+        let health = shared.limits.health();
         ReadyStatus {
-            ready: phase == Phase::Running && upstreams_bound > 0,
+            ready: phase == Phase::Running && upstreams_bound > 0 && health.ready,
             phase: match phase {
                 Phase::Running => "running",
                 Phase::Draining => "draining",
@@ -303,6 +344,11 @@ impl ProxyHandle {
             rules_version: shared.filter.version(),
             upstreams_bound,
             upstreams: shared.pools.len(),
+            limits: LimitsReadiness {
+                state: health.state.as_str(),
+                reason: health.reason,
+                serving: health.ready,
+            },
         }
     }
 
@@ -345,15 +391,28 @@ fn usage_by_account(shared: &Shared) -> Usage {
         .collect()
 }
 
-fn status(shared: &Shared, a: &AccountConfig, usage: &Usage) -> AccountStatus {
+fn status(
+    shared: &Shared,
+    a: &AccountConfig,
+    usage: &Usage,
+    rate_limits: Option<smppguard_limits::AccountState>,
+) -> AccountStatus {
     let id: &str = &a.system_id;
     let m = shared.metrics.account(id);
     let control = shared.controls.get(id);
     let suspension = control.detail.lock().clone();
     let (by_type, window) = usage.get(id).copied().unwrap_or_default();
     let [transmitter, receiver, transceiver] = by_type;
-    let state = if suspension.is_some() {
+    let restriction = rate_limits
+        .as_ref()
+        .and_then(|l| l.restriction.as_ref())
+        .map(|r| r.kind);
+    let state = if suspension.is_some()
+        || restriction == Some(smppguard_limits::RestrictionKind::Suspended)
+    {
         "suspended"
+    } else if restriction == Some(smppguard_limits::RestrictionKind::Throttled) {
+        "throttled"
     } else if a.enabled {
         "active"
     } else {
@@ -389,5 +448,6 @@ fn status(shared: &Shared, a: &AccountConfig, usage: &Usage) -> AccountStatus {
             message_parts: m.message_parts.get(),
             outcomes,
         },
+        rate_limits,
     }
 }

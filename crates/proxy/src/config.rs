@@ -167,6 +167,9 @@ pub struct RawConfig {
     /// `[log]`.
     #[serde(default)]
     pub log: RawLog,
+    /// `[limits]`: rate limits, quotas and adaptive protection (`docs/limits.md`).
+    #[serde(default)]
+    pub limits: smppguard_limits::LimitsConfig,
 }
 
 /// `[server]`: the proxy's identity, framing and session timers.
@@ -839,6 +842,8 @@ pub struct DynamicConfig {
     pub routes: HashMap<String, Arc<[String]>>,
     /// Content filtering.
     pub filter: FilterConfig,
+    /// `[limits]`, validated against the accounts.
+    pub limits: Arc<smppguard_limits::LimitsConfig>,
 }
 
 /// Validated `[filter]`.
@@ -1298,13 +1303,14 @@ impl RawConfig {
         let admin = self.admin.validate(base)?;
         let log = self.log.validate()?;
 
-        let dynamic = validate_dynamic(
+        let mut dynamic = validate_dynamic(
             &self.routes,
             &self.accounts,
             &self.filter,
             &upstream_names,
             base,
         )?;
+        crate::limits::validate(self.limits, &mut dynamic)?;
 
         Ok(Config {
             fixed: StaticConfig {
@@ -1432,6 +1438,7 @@ fn validate_dynamic(
             rules: filter.rules.as_ref().map(|p| resolve(base, p)),
             scan_mo: filter.scan_mo,
         },
+        limits: Arc::default(),
     })
 }
 

@@ -27,6 +27,8 @@
 //! - `submit`: the request path (decode, hold, inspect, forward or answer).
 //! - `hold`: multi-part hold around the text crate's `Reassembler`.
 //! - `inspect`: the content decision for one whole message.
+//! - `limits`: rate limits, quotas and adaptive protection (`smppguard-limits`) on the
+//!   request path, its background tasks and metrics.
 //! - `receipts`: message_id → account map with TTL and bound; receipt id parsing.
 //! - `registry`: bound sessions per account; routing of deliver_sm to them.
 //! - `audit`: JSON-lines audit log written off the hot path.
@@ -53,6 +55,7 @@ mod downstream;
 pub mod framed;
 mod hold;
 mod inspect;
+mod limits;
 mod metrics;
 mod receipts;
 mod registry;
@@ -65,8 +68,9 @@ mod upstream;
 
 pub use account::{PasswordError, hash_password, verify_password};
 pub use admin::{
-    AccountCounters, AccountLimits, AccountStatus, AdminError, QuarantineDetail, QuarantineSummary,
-    ReadyStatus, ReleaseReport, ScanOutcome, ScanRequest, SessionCounts, Suspension,
+    AccountCounters, AccountLimits, AccountStatus, AdminError, LimitsReadiness, QuarantineDetail,
+    QuarantineSummary, ReadyStatus, ReleaseReport, ScanOutcome, ScanRequest, SessionCounts,
+    Suspension,
 };
 pub use config::{
     CheckReport, Config, ConfigError, DynamicConfig, RulesSummary, StaticConfig, check_file,

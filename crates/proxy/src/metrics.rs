@@ -143,7 +143,9 @@ pub(crate) fn configure_accounts(shared: &Shared, config: &DynamicConfig) {
 fn scrape(shared: &Shared) {
     let g = &shared.metrics.global;
     let phase = *shared.phase.borrow();
-    let ready = phase == Phase::Running && shared.pools.iter().any(|p| p.bound_sessions() > 0);
+    let ready = phase == Phase::Running
+        && shared.pools.iter().any(|p| p.bound_sessions() > 0)
+        && shared.limits.health().ready;
     g.ready.set(i64::from(ready));
     g.draining.set(i64::from(phase != Phase::Running));
     g.downstream_connections
@@ -157,6 +159,7 @@ fn scrape(shared: &Shared) {
     let (quarantined, quarantined_bytes) = shared.quarantine.usage();
     g.quarantine_messages.set_count(quarantined);
     g.quarantine_bytes.set_count(quarantined_bytes);
+    crate::limits::scrape(shared);
     for pool in &shared.pools {
         let bound = pool.bound_sessions();
         let pending: usize = pool

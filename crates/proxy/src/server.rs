@@ -115,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) filter: Filter,
     /// TLS configurations of listeners and upstreams.
     pub(crate) tls: crate::tls::TlsState,
+    /// Rate limits, quotas and adaptive protection.
+    pub(crate) limits: crate::limits::Limits,
     /// ESME requests admitted and not yet answered, proxy-wide.
     pub(crate) outstanding: Arc<AtomicI64>,
     pub(crate) phase: watch::Sender<Phase>,
@@ -265,6 +267,7 @@ impl Proxy {
             .map_err(|e| StartError::Rules(rules_error(&e)))?;
         let live = Live::build(dynamic, &pool_index)?;
         let tls = crate::tls::TlsState::load(&fixed)?;
+        let limits = crate::limits::Limits::new(&live.config.limits, Arc::clone(&metrics))?;
         let mut listeners = Vec::new();
         for l in &fixed.listeners {
             let listener = TcpListener::bind(l.address)
@@ -305,6 +308,7 @@ impl Proxy {
             audit,
             filter,
             tls,
+            limits,
             outstanding: Arc::new(AtomicI64::new(0)),
             phase,
             next_drop_id: AtomicU64::new(1),
@@ -353,6 +357,7 @@ impl Proxy {
         }
         background.push(tokio::spawn(hold_timer(Arc::clone(&shared))));
         background.push(tokio::spawn(housekeeping(Arc::clone(&shared))));
+        background.push(tokio::spawn(crate::limits::run(Arc::clone(&shared))));
         tracing::info!(listeners = ?addrs, upstreams = shared.pools.len(), "proxy started");
         Ok(ProxyHandle {
             shared,
@@ -370,11 +375,13 @@ impl ProxyHandle {
         &self.addrs
     }
 
-    /// Whether the proxy should receive traffic: not draining, and at least one
-    /// upstream session bound.
+    /// Whether the proxy should receive traffic: not draining, at least one upstream
+    /// session bound, and the limits backend able to serve (degraded Redis with
+    /// `fail_open` still serves; failing closed does not).
     pub fn readiness(&self) -> bool {
         *self.shared.phase.borrow() == Phase::Running
             && self.shared.pools.iter().any(|p| p.bound_sessions() > 0)
+            && self.shared.limits.health().ready
     }
 
     /// The event counters.
@@ -510,6 +517,8 @@ impl ProxyHandle {
         let tls = tokio::task::spawn_blocking(move || shared.tls.prepare())
             .await
             .map_err(|e| ReloadError::Rules(e.to_string()))??;
+        let mut restart_needed_for = restart_needed_for;
+        restart_needed_for.extend(self.shared.limits.reload(&live.config.limits)?);
         let report_accounts = live.config.accounts.len();
         let report_routes = live.config.routes.len();
         self.shared.tls.install(tls);

@@ -82,13 +82,21 @@ fn owner_route(req: &Requester<'_>, message_id: &[u8]) -> Result<Arc<[usize]>, C
 
 fn forward_owned(req: &Requester<'_>, message_id: &[u8], frame: Bytes, reply: Reply) {
     match owner_route(req, message_id) {
-        Ok(route) => forward(req.shared, vec![Part { frame, reply }], req.account, route),
+        Ok(route) => {
+            forward(req.shared, vec![Part { frame, reply }], req.account, route);
+        }
         Err(status) => reply.answer(Outcome::Invalid, status),
     }
 }
 
-/// Hands parts to the route's upstreams, or answers them when none can take them.
-fn forward(shared: &Shared, parts: Vec<Part>, account: &AccountConfig, route: Arc<[usize]>) {
+/// Hands parts to the route's upstreams, or answers them when none can take them;
+/// returns whether an upstream took them.
+fn forward(
+    shared: &Shared,
+    parts: Vec<Part>,
+    account: &AccountConfig,
+    route: Arc<[usize]>,
+) -> bool {
     let job = Job {
         parts,
         account: Arc::clone(&account.system_id),
@@ -97,7 +105,9 @@ fn forward(shared: &Shared, parts: Vec<Part>, account: &AccountConfig, route: Ar
     if let Err(job) = dispatch(shared, job) {
         add(&shared.stats.requests_no_upstream, job.parts.len() as u64);
         job.fail(Outcome::NoUpstream, shared.fixed.relay.no_upstream_status);
+        return false;
     }
+    true
 }
 
 /// The text-carrying PDUs: decode, hold multi-part messages, inspect, act.
@@ -105,12 +115,13 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
     let shared = req.shared;
     let Some(content) = pdu.body.content() else {
         // query/cancel types are handled by the caller; anything else is forwarded.
-        return forward(
+        forward(
             shared,
             vec![Part { frame, reply }],
             req.account,
             Arc::clone(req.route),
         );
+        return;
     };
     let input = part_input(&content, true);
     let opts = DecodeOptions {
@@ -331,8 +342,11 @@ fn act(
     destination: &str,
     text: &str,
 ) {
+    let limited = crate::limits::applies(shared, &parts);
     let (status, outcome) = match verdict.decision {
-        Decision::Forward => return forward(shared, parts, account, route),
+        Decision::Forward => {
+            return forward_within_limits(shared, parts, account, route, source, destination);
+        }
         Decision::Block {
             status,
             quarantine: false,
@@ -344,6 +358,9 @@ fn act(
         Decision::Drop => (None, Outcome::Dropped),
     };
     add(&shared.stats.requests_blocked, parts.len() as u64);
+    if limited {
+        crate::limits::observe(shared, &account.system_id, true, destination);
+    }
     audit(
         shared,
         account,
@@ -376,6 +393,37 @@ fn act(
         match status {
             Some(status) => part.reply.answer(outcome, status),
             None => answer_dropped(shared, part.reply),
+        }
+    }
+}
+
+/// A message the filter lets through: checked against the limits (all parts at once),
+/// then forwarded, or every part answered with the limit's status.
+fn forward_within_limits(
+    shared: &Shared,
+    parts: Vec<Part>,
+    account: &AccountConfig,
+    route: Arc<[usize]>,
+    source: &str,
+    destination: &str,
+) {
+    let id: &str = &account.system_id;
+    let n = parts.len();
+    match crate::limits::check(shared, &parts, id, source, destination) {
+        crate::limits::Check::Skipped => {
+            forward(shared, parts, account, route);
+        }
+        crate::limits::Check::Passed => {
+            if !forward(shared, parts, account, route) {
+                crate::limits::refund(shared, n, id, source, destination);
+            }
+            crate::limits::observe(shared, id, false, destination);
+        }
+        crate::limits::Check::Refused { outcome, status } => {
+            for part in parts {
+                part.reply.answer(outcome, status);
+            }
+            crate::limits::observe(shared, id, false, destination);
         }
     }
 }

@@ -14,6 +14,8 @@ mod integration {
     mod bind;
     mod failover;
     mod lifecycle;
+    mod limits;
+    mod limits_redis;
     mod malformed;
     mod multipart;
     mod receipts;
