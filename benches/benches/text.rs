@@ -4,6 +4,9 @@
 //! UCS-2 Chinese message and a 160-character GSM 7-bit message, neither of which triggers
 //! an exotic normalization step. `general_path` shows the cost when one does.
 //!
+//! `…/decode+reference` runs the reference normalizer (every step over every character,
+//! no fast path) after the same decoding, so the fast path's gain is measured in one run.
+//!
 //! Each case runs twice: `text/…` measures wall time, `text-cpu/…` the benchmark thread's
 //! CPU time, which stays meaningful when other processes share the cores.
 //!
@@ -124,6 +127,13 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, group: &str) {
             b.iter(|| {
                 decode_part_into(black_box(&input), &opts, &mut decoded);
                 black_box(decoded.text.len())
+            })
+        });
+        g.bench_function(format!("{name}/decode+reference"), |b| {
+            b.iter(|| {
+                decode_part_into(black_box(&input), &opts, &mut decoded);
+                normalizer.normalize_reference_into(&decoded.text, &mut matched);
+                black_box(matched.len())
             })
         });
         decode_part_into(&input, &opts, &mut decoded);

@@ -209,15 +209,22 @@ impl Normalizer {
         out.text
     }
 
+    /// The match text of `decoded` built by running every step over every character, with
+    /// no fast path: the same result as [`Normalizer::normalize_into`], several times
+    /// slower. It is the reference the fast path is tested against and the baseline of the
+    /// text benchmark.
+    pub fn normalize_reference_into(&self, decoded: &str, out: &mut MatchText) {
+        out.clear();
+        out.decoded_len = decoded.len();
+        general::run(&self.opts, decoded, out);
+        extract::run(&self.opts, out);
+    }
+
     /// Runs only the general path (tests compare it with the fast path).
     #[cfg(test)]
     fn normalize_general(&self, decoded: &str) -> MatchText {
-        let mut out = MatchText {
-            decoded_len: decoded.len(),
-            ..MatchText::default()
-        };
-        general::run(&self.opts, decoded, &mut out);
-        extract::run(&self.opts, &mut out);
+        let mut out = MatchText::default();
+        self.normalize_reference_into(decoded, &mut out);
         out
     }
 }

@@ -426,4 +426,22 @@ proptest! {
         let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_be_bytes).collect();
         prop_assert_eq!(dec(0, 8, &bytes).text, s);
     }
+
+    #[test]
+    fn ucs2_fast_decoder_agrees_with_the_reference(
+        units in prop::collection::vec(
+            prop_oneof![any::<u16>(), 0xD800u16..0xE000, 0u16..0x80, 0x4E00u16..0xA000],
+            0..80,
+        ),
+        odd in prop::option::of(any::<u8>()),
+    ) {
+        let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+        bytes.extend(odd);
+        let (mut fast, mut fast_warnings) = (String::from("x"), Vec::new());
+        decode_ucs2(&bytes, &mut fast, &mut fast_warnings);
+        let (mut reference, mut reference_warnings) = (String::from("x"), Vec::new());
+        decode_utf16be(&bytes, &mut reference, &mut reference_warnings, &[], &mut Vec::new());
+        prop_assert_eq!(fast, reference);
+        prop_assert_eq!(fast_warnings, reference_warnings);
+    }
 }

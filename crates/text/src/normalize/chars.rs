@@ -241,9 +241,51 @@ const TLDS: [&[u8]; 60] = [
     b"de", b"fr", b"jp", b"kr", b"au", b"ca", b"edu", b"gov", b"mobi", b"asia", b"work", b"tv",
 ];
 
+/// The lower-cased bytes of a label of up to seven bytes, packed into one integer (the
+/// length in the top byte), so a label is looked up with one binary search.
+const fn tld_key(label: &[u8]) -> Option<u64> {
+    if label.len() > 7 {
+        return None;
+    }
+    let mut key = (label.len() as u64) << 56;
+    let mut k = 0;
+    while k < label.len() {
+        #[allow(clippy::indexing_slicing)] // ok: `k` runs below `label.len()`
+        let b = label[k].to_ascii_lowercase();
+        key |= (b as u64) << (8 * k);
+        k += 1;
+    }
+    Some(key)
+}
+
+/// [`TLDS`] as sorted keys.
+static TLD_KEYS: [u64; TLDS.len()] = tld_keys();
+
+#[allow(clippy::indexing_slicing)] // ok: indices run below `TLDS.len()`
+const fn tld_keys() -> [u64; TLDS.len()] {
+    let mut keys = [0u64; TLDS.len()];
+    let mut i = 0;
+    while i < TLDS.len() {
+        keys[i] = match tld_key(TLDS[i]) {
+            Some(k) => k,
+            None => 0,
+        };
+        // Insertion sort: 60 keys, at compile time.
+        let mut j = i;
+        while j > 0 && keys[j - 1] > keys[j] {
+            let t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+            j -= 1;
+        }
+        i += 1;
+    }
+    keys
+}
+
 /// Whether `label` (ASCII, any case) is a well-known top-level domain.
 pub(super) fn is_tld_bytes(label: &[u8]) -> bool {
-    label.len() <= 6 && TLDS.iter().any(|t| t.eq_ignore_ascii_case(label))
+    label.len() <= 6 && tld_key(label).is_some_and(|k| TLD_KEYS.binary_search(&k).is_ok())
 }
 
 /// [`is_tld_bytes`] for a label held as characters.

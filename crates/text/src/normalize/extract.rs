@@ -20,7 +20,7 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
         let mut search = 0;
         while let Some(dot) = text
             .get(search..)
-            .and_then(|t| t.iter().position(|&b| b == b'.'))
+            .and_then(|t| memchr::memchr(b'.', t))
             .map(|p| p + search)
         {
             search = dot + 1;
@@ -47,13 +47,7 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
             search = search.max(end);
         }
     }
-    if o.extract_phones
-        && text
-            .iter()
-            .map(|&b| usize::from(b.wrapping_sub(b'0') < 10))
-            .sum::<usize>()
-            >= 7
-    {
+    if o.extract_phones && has_digits(text, 7) {
         let mut i = 0;
         while i < text.len() {
             let inside_url = urls.iter().any(|u| u.match_range.contains(&i));
@@ -74,12 +68,51 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
     out.phones = phones;
 }
 
+/// Whether `text` holds at least `n` ASCII digits. Counts in chunks small enough for byte
+/// counters, which the compiler turns into vector code, and stops once `n` is reached.
+fn has_digits(text: &[u8], n: usize) -> bool {
+    let mut count = 0;
+    for chunk in text.chunks(128) {
+        let in_chunk = chunk.iter().fold(0u8, |k, &b| {
+            k.wrapping_add(u8::from(b.wrapping_sub(b'0') < 10))
+        });
+        count += usize::from(in_chunk);
+        if count >= n {
+            return true;
+        }
+    }
+    false
+}
+
 fn is_host_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
+/// Bytes that may appear in a URL, as a 128-bit set.
+const URL_BYTES: u128 = url_bytes();
+
+const fn url_bytes() -> u128 {
+    let mut set = 0u128;
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric() {
+            set |= 1 << b;
+        }
+        b += 1;
+    }
+    let extra = b"-._~:/?#[]@!$&'*+,;=%";
+    let mut k = 0;
+    while k < extra.len() {
+        #[allow(clippy::indexing_slicing)] // ok: `k` runs below `extra.len()`
+        let b = extra[k];
+        set |= 1 << b;
+        k += 1;
+    }
+    set
+}
+
 fn is_url_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'*+,;=%".contains(&b)
+    b < 128 && (URL_BYTES >> b) & 1 == 1
 }
 
 fn starts_with_ci(text: &[u8], at: usize, prefix: &[u8]) -> bool {

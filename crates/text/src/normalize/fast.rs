@@ -11,7 +11,7 @@ use super::chars::{
     cn_numeral, is_confusable_script, is_han, is_hangul_jamo, is_invisible, is_sentence_punct,
     is_separator, is_tld, is_tld_bytes, is_token_char, t2s,
 };
-use super::{MatchText, NormalizeOptions, offset};
+use super::{MatchText, NormalizeOptions, offset, t2s_table};
 
 /// Normalizes `input` into `out`; `false` when the general path must run instead.
 pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
@@ -29,36 +29,43 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
         if same.is_none() {
             same = Some((offset(out.text.len()), offset(i)));
         }
-        if b.is_ascii_alphanumeric() {
-            // A run of ASCII letters and digits: copied, lower-cased in place, and
-            // watched as one piece.
-            let start = i;
-            i += 1;
-            while bytes.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+        if b < 0x80 {
+            if class(b) & ALNUM != 0 {
+                // A run of ASCII letters and digits: copied, lower-cased in place, and
+                // watched as one piece.
+                let start = i;
                 i += 1;
-            }
-            let Some(run) = input.get(start..i) else {
-                return false;
-            };
-            let at = out.text.len();
-            out.text.push_str(run);
-            let Some(copied) = out.text.get_mut(at..) else {
-                return false;
-            };
-            if o.case_fold {
-                copied.make_ascii_lowercase();
-            }
-            if !watch.ascii_run(copied.as_bytes()) {
-                return false;
+                while bytes.get(i).is_some_and(|&b| class(b) & ALNUM != 0) {
+                    i += 1;
+                }
+                let Some(run) = input.get(start..i) else {
+                    return false;
+                };
+                let at = out.text.len();
+                out.text.push_str(run);
+                let Some(copied) = out.text.get_mut(at..) else {
+                    return false;
+                };
+                if o.case_fold {
+                    copied.make_ascii_lowercase();
+                }
+                if !watch.ascii_run(copied.as_bytes()) {
+                    return false;
+                }
+            } else {
+                let c = char::from(b);
+                out.text.push(c);
+                i += 1;
+                if !watch.separator(c) {
+                    return false;
+                }
             }
             continue;
         }
-        if b.is_ascii() {
-            let c = char::from(b);
-            out.text.push(c);
-            i += 1;
-            if !watch.ascii_separator(c) {
-                return false;
+        if bmp_han_at(bytes, i).is_some() {
+            match han_run(o, input, i, out, &mut watch) {
+                Some(end) => i = end,
+                None => return false,
             }
             continue;
         }
@@ -75,7 +82,7 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
         let src = offset(i);
         let len = c.len_utf8();
         i += len;
-        let m = if o.nfkc && ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+        let ok = if o.nfkc && ('\u{FF01}'..='\u{FF5E}').contains(&c) {
             // Fullwidth ASCII: NFKC gives the ASCII character 0xFEE0 below.
             let Some(a) = char::from_u32(u32::from(c) - 0xFEE0) else {
                 return false;
@@ -87,20 +94,27 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
             };
             end_same(out, &mut same, src);
             out.push_mapped(m, src, src.saturating_add(3));
-            m
+            if m.is_ascii_alphanumeric() {
+                watch.feed(m)
+            } else {
+                watch.separator(m)
+            }
         } else if o.nfkc && c == '\u{3000}' {
             end_same(out, &mut same, src);
             out.push_mapped(' ', src, src.saturating_add(3));
-            ' '
+            watch.separator(' ')
         } else if matches!(c, '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301F}')
-            || is_inert(c)
         {
+            // CJK punctuation: separators no step changes.
             out.text.push(c);
-            c
+            watch.separator(c)
+        } else if is_inert(c) {
+            out.text.push(c);
+            watch.feed(c)
         } else {
             return false;
         };
-        if !watch.feed(m) {
+        if !ok {
             return false;
         }
     }
@@ -111,6 +125,10 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
 /// Copies the run of Han characters starting at `start`, folding Traditional to
 /// Simplified, and feeds it to `watch` as one piece. Returns the end of the run, or `None`
 /// when the general path must run.
+///
+/// Characters of the main CJK blocks are read straight from their three UTF-8 bytes, and
+/// those with no Simplified form that are not numerals (most of them) cost one bitmap
+/// test: the run is copied in stretches, not character by character.
 fn han_run(
     o: &NormalizeOptions,
     input: &str,
@@ -118,43 +136,106 @@ fn han_run(
     out: &mut MatchText,
     watch: &mut Watch,
 ) -> Option<usize> {
-    let rest = input.get(start..)?;
+    let bytes = input.as_bytes();
     watch.han_run_start();
     let mut copy_from = start;
-    let mut end = start;
+    let mut pos = start;
     let mut count = 0u32;
-    for (off, c) in rest.char_indices() {
-        if !is_han(c) {
-            break;
+    loop {
+        let (cp, len) = match bmp_han_at(bytes, pos) {
+            Some(cp) => (cp, 3),
+            None => match input.get(pos..).and_then(|rest| rest.chars().next()) {
+                Some(c) if is_han(c) => (u32::from(c), c.len_utf8()),
+                _ => break,
+            },
+        };
+        pos += len;
+        count += 1;
+        if !is_special(cp) {
+            if watch.num_len > 0 {
+                watch.numeral(false);
+            }
+            continue;
         }
-        let pos = start + off;
-        let len = c.len_utf8();
-        watch.numeral(cn_numeral(c).is_some());
+        let numeral = is_cn_numeral(cp);
+        watch.numeral(numeral);
         if o.traditional_to_simplified
-            && let Some(m) = t2s(c)
+            && let Some(m) = char::from_u32(cp).and_then(t2s)
         {
             if m.len_utf8() != len {
                 return None;
             }
-            out.text.push_str(input.get(copy_from..pos)?);
+            out.text.push_str(input.get(copy_from..pos - len)?);
             out.text.push(m);
-            copy_from = pos + len;
+            copy_from = pos;
         }
-        end = pos + len;
-        count += 1;
     }
-    out.text.push_str(input.get(copy_from..end)?);
+    out.text.push_str(input.get(copy_from..pos)?);
     watch.han_run_end(count);
-    (!watch.hit).then_some(end)
+    (!watch.hit).then_some(pos)
+}
+
+/// The code point at `i` when it is a Han character of the CJK Unified Ideographs block or
+/// extension A (three UTF-8 bytes each), decoded without going through `char`.
+#[inline]
+fn bmp_han_at(bytes: &[u8], i: usize) -> Option<u32> {
+    let &[b0, b1, b2] = bytes.get(i..i + 3)? else {
+        return None;
+    };
+    if b0 & 0xF0 != 0xE0 {
+        return None;
+    }
+    let cp = (u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+    matches!(cp, 0x3400..=0x4DBF | 0x4E00..=0x9FFF).then_some(cp)
+}
+
+/// The Chinese numerals of the Han blocks (`〇` is not Han).
+const CN_NUMERALS: [u32; 10] = [
+    0x4E00, 0x4E03, 0x4E09, 0x4E5D, 0x4E8C, 0x4E94, 0x516B, 0x516D, 0x56DB, 0x96F6,
+];
+
+/// Whether the Han character `cp` is a Chinese numeral (`cn_numeral` over code points).
+#[inline]
+fn is_cn_numeral(cp: u32) -> bool {
+    CN_NUMERALS.contains(&cp)
+}
+
+/// Han characters of the dense range a run cannot copy unchanged without a closer look: the
+/// Traditional characters with a Simplified form, and the numerals.
+static SPECIAL: [u64; t2s_table::BITMAP.len()] = special();
+
+#[allow(clippy::indexing_slicing)] // ok: every index is checked against the table's range
+const fn special() -> [u64; t2s_table::BITMAP.len()] {
+    let mut t = t2s_table::BITMAP;
+    let mut k = 0;
+    while k < CN_NUMERALS.len() {
+        let off = CN_NUMERALS[k] - t2s_table::DENSE_LO;
+        t[(off / 64) as usize] |= 1 << (off % 64);
+        k += 1;
+    }
+    t
+}
+
+/// Whether the Han character `cp` may change or is a numeral: one bitmap test in the
+/// dense range, `true` outside it.
+#[inline]
+fn is_special(cp: u32) -> bool {
+    match cp.checked_sub(t2s_table::DENSE_LO) {
+        Some(off) if cp < t2s_table::DENSE_HI => SPECIAL
+            .get((off / 64) as usize)
+            .is_some_and(|w| w & (1u64 << (off % 64)) != 0),
+        _ => true,
+    }
 }
 
 /// The fast path for ASCII text (most GSM 7-bit messages): copy, lower-case in place, then
 /// one pass over the bytes watching for what a contextual step could change. The same
 /// checks as [`Watch`], specialised to bytes.
 fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
-    out.text.push_str(input);
     if o.case_fold {
-        out.text.make_ascii_lowercase();
+        push_ascii_lowercase(&mut out.text, input);
+    } else {
+        out.text.push_str(input);
     }
     if !input.is_empty() {
         out.segs.push(super::Seg {
@@ -174,18 +255,17 @@ fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
     let mut prev = 0u8;
     let mut i = 0;
     while let Some(&b) = t.get(i) {
-        if b.is_ascii_alphanumeric() {
+        if class(b) & ALNUM != 0 {
             // One token: count its digits in a tight loop, then judge it as a whole.
             let start = i;
-            let (mut digits, mut has01) = (0u32, false);
+            let (mut digits, mut seen) = (0u32, 0u8);
             while let Some(&c) = t.get(i) {
-                if !c.is_ascii_alphanumeric() {
+                let k = class(c);
+                if k & ALNUM == 0 {
                     break;
                 }
-                if c.is_ascii_digit() {
-                    digits += 1;
-                    has01 |= c <= b'1';
-                }
+                digits += u32::from(k & DIGIT);
+                seen |= k;
                 i += 1;
             }
             let Some(token) = t.get(start..i) else {
@@ -193,16 +273,18 @@ fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
             };
             let len = i - start;
             let letters = len as u32 - digits;
+            let has01 = seen & DIGIT01 != 0;
             let mut label = false;
             if deob {
                 // `(dot`, ` dot`, `hxxp` (wholly inside one token), a label after `. `.
-                let starts_dot = token
-                    .get(..3)
-                    .is_some_and(|d| d.eq_ignore_ascii_case(b"dot"));
-                let lower_first = b.to_ascii_lowercase();
+                let lower_first = b | 0x20;
                 if (matches!(prev, b'[' | b'(' | b'{' | b'<') && lower_first == b'd')
-                    || (prev == b' ' && starts_dot)
-                    || (len >= 4 && token.windows(4).any(is_hxxp))
+                    || (prev == b' '
+                        && lower_first == b'd'
+                        && token
+                            .get(..3)
+                            .is_some_and(|d| d.eq_ignore_ascii_case(b"dot")))
+                    || (seen & LETTER_X != 0 && len >= 4 && token.windows(4).any(is_hxxp))
                 {
                     return false;
                 }
@@ -266,6 +348,71 @@ fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
         i += 1;
     }
     true
+}
+
+/// [`class`] bit: an ASCII digit (the value 1, so classes of a token add up to its digit
+/// count).
+const DIGIT: u8 = 1;
+/// [`class`] bit: an ASCII letter or digit.
+const ALNUM: u8 = 2;
+/// [`class`] bit: `0` or `1`, the digits that stand for letters in `paypa1`.
+const DIGIT01: u8 = 4;
+/// [`class`] bit: `x` or `X`, without which no token spells `hxxp`.
+const LETTER_X: u8 = 8;
+
+/// Byte classes of the ASCII scans: one table lookup per byte instead of chained range
+/// comparisons.
+static CLASSES: [u8; 256] = classes();
+
+#[allow(clippy::indexing_slicing)] // ok: `b` runs below 256, the length of the table
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_digit() {
+            t[b] = DIGIT | ALNUM;
+            if c <= b'1' {
+                t[b] |= DIGIT01;
+            }
+        } else if c.is_ascii_alphabetic() {
+            t[b] = ALNUM;
+            if c | 0x20 == b'x' {
+                t[b] |= LETTER_X;
+            }
+        }
+        b += 1;
+    }
+    t
+}
+
+/// The class bits of byte `b`.
+#[inline]
+fn class(b: u8) -> u8 {
+    CLASSES.get(usize::from(b)).copied().unwrap_or(0)
+}
+
+/// Appends the ASCII text `input` to `text`, lower-cased. Unlike
+/// `str::make_ascii_lowercase`, the loop has no branches, so it runs as vector code.
+fn push_ascii_lowercase(text: &mut String, input: &str) {
+    let mut bytes = std::mem::take(text).into_bytes();
+    let at = bytes.len();
+    bytes.extend(
+        input
+            .bytes()
+            .map(|b| b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)),
+    );
+    *text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        // Unreachable for ASCII input; otherwise keep what was there and copy as it is.
+        Err(e) => {
+            let mut bytes = e.into_bytes();
+            bytes.truncate(at);
+            let mut t = String::from_utf8(bytes).unwrap_or_default();
+            t.push_str(input);
+            t
+        }
+    };
 }
 
 /// Whether four ASCII letters or digits spell `hxxp` in any case (`| 0x20` lower-cases
@@ -693,8 +840,10 @@ impl Watch {
         self.han_gap = Some((0, false));
     }
 
-    /// Feeds one ASCII character that is not a letter or digit: always a separator.
-    fn ascii_separator(&mut self, c: char) -> bool {
+    /// Feeds one character that is a separator (not a letter, digit, Han character,
+    /// numeral, combining mark or jamo): the same as [`Watch::feed`] for such a character,
+    /// without classifying it again.
+    fn separator(&mut self, c: char) -> bool {
         if self.num_len > 0 {
             self.end_numerals();
         }

@@ -339,6 +339,74 @@ fn ascii_tricky_text() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
 }
 
+/// Chinese text as handsets send it, with the characters the fast path treats specially:
+/// Traditional characters with a Simplified form, numerals, a Han character outside the
+/// Basic Multilingual Plane, CJK and fullwidth punctuation, the ideographic space, digits
+/// and ASCII words.
+fn cjk_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("您好".to_owned()),
+        Just("帳戶".to_owned()),
+        Just("國".to_owned()),
+        Just("国".to_owned()),
+        Just("額度".to_owned()),
+        Just("一".to_owned()),
+        Just("三".to_owned()),
+        Just("零".to_owned()),
+        Just("九".to_owned()),
+        Just("〇".to_owned()),
+        Just("𠀀".to_owned()),
+        Just("㐀".to_owned()),
+        Just("。".to_owned()),
+        Just("、".to_owned()),
+        Just("「".to_owned()),
+        Just("」".to_owned()),
+        Just("，".to_owned()),
+        Just("！".to_owned()),
+        Just("．".to_owned()),
+        Just("Ｘ".to_owned()),
+        Just("１".to_owned()),
+        Just("\u{3000}".to_owned()),
+        Just(" ".to_owned()),
+        Just(".".to_owned()),
+        Just("-".to_owned()),
+        Just("138".to_owned()),
+        Just("0912345678".to_owned()),
+        Just("www".to_owned()),
+        Just("com".to_owned()),
+        Just("dot".to_owned()),
+        Just("hxxp".to_owned()),
+        Just("a".to_owned()),
+        Just("😀".to_owned()),
+        Just("カ".to_owned()),
+        (0x4E00u32..0xA000).prop_map(|c| char::from_u32(c).map(String::from).unwrap_or_default()),
+        (0x3400u32..0x4DC0).prop_map(|c| char::from_u32(c).map(String::from).unwrap_or_default()),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+/// Both match texts are equal: text, URLs, phone numbers, and the decoded range of every
+/// range of the match text.
+fn same_match_text(a: &MatchText, b: &MatchText) -> Result<(), TestCaseError> {
+    prop_assert_eq!(a.as_str(), b.as_str());
+    prop_assert_eq!(a.urls(), b.urls());
+    prop_assert_eq!(a.phones(), b.phones());
+    prop_assert_eq!(a.decoded_len(), b.decoded_len());
+    let bounds = char_bounds(a.as_str());
+    for (k, &x) in bounds.iter().enumerate() {
+        for &y in &bounds[k..] {
+            prop_assert_eq!(
+                a.original_range(x..y),
+                b.original_range(x..y),
+                "{}..{}",
+                x,
+                y
+            );
+        }
+    }
+    Ok(())
+}
+
 fn all_steps() -> NormalizeOptions {
     NormalizeOptions {
         leet: true,
@@ -346,13 +414,16 @@ fn all_steps() -> NormalizeOptions {
     }
 }
 
-fn check_map(decoded: &str, m: &MatchText) -> Result<(), TestCaseError> {
-    let text = m.as_str();
-    let bounds: Vec<usize> = text
-        .char_indices()
+/// The character boundaries of `text`, both ends included.
+fn char_bounds(text: &str) -> Vec<usize> {
+    text.char_indices()
         .map(|(i, _)| i)
         .chain([text.len()])
-        .collect();
+        .collect()
+}
+
+fn check_map(decoded: &str, m: &MatchText) -> Result<(), TestCaseError> {
+    let bounds = char_bounds(m.as_str());
     for (k, &a) in bounds.iter().enumerate() {
         for &b in &bounds[k..] {
             let r = m.original_range(a..b);
@@ -390,9 +461,28 @@ proptest! {
         let n = Normalizer::new(NormalizeOptions { leet, ..NormalizeOptions::default() });
         let fast = n.normalize(&s);
         let general = n.normalize_general(&s);
-        prop_assert_eq!(fast.as_str(), general.as_str());
-        prop_assert_eq!(fast.urls(), general.urls());
-        prop_assert_eq!(fast.phones(), general.phones());
+        same_match_text(&fast, &general)?;
+    }
+
+    #[test]
+    fn cjk_fast_path_agrees_with_general_path(
+        s in cjk_text(),
+        t2s in any::<bool>(),
+        nfkc in any::<bool>(),
+        fold_digits in any::<bool>(),
+    ) {
+        let n = Normalizer::new(NormalizeOptions {
+            traditional_to_simplified: t2s,
+            nfkc,
+            fold_digits,
+            ..NormalizeOptions::default()
+        });
+        let mut fast = MatchText::default();
+        // Reused buffers must not change the result.
+        n.normalize_into("舊的內容 old", &mut fast);
+        n.normalize_into(&s, &mut fast);
+        let general = n.normalize_general(&s);
+        same_match_text(&fast, &general)?;
     }
 
     #[test]
@@ -400,9 +490,7 @@ proptest! {
         let n = Normalizer::new(NormalizeOptions { leet, case_fold, ..NormalizeOptions::default() });
         let fast = n.normalize(&s);
         let general = n.normalize_general(&s);
-        prop_assert_eq!(fast.as_str(), general.as_str());
-        prop_assert_eq!(fast.urls(), general.urls());
-        prop_assert_eq!(fast.phones(), general.phones());
+        same_match_text(&fast, &general)?;
     }
 
     #[test]
