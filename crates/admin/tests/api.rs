@@ -166,6 +166,54 @@ async fn accounts_show_state_limits_and_counters_and_can_be_suspended() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adaptive_throttle_is_listed_with_its_reason_and_released_by_resume() {
+    let h = Harness::start(Setup {
+        extra: "[limits]\ndefault_group = \"retail\"\n\n[limits.groups.retail]\n\
+                daily_messages = 1000\nadaptive = \"scam\"\n\n[limits.adaptive.scam]\n\
+                max_blocked_share = 0.5\nmin_messages = 3\naction = \"throttle\"\n\
+                throttle_messages_per_second = 0.01\nduration_seconds = 0\n"
+            .into(),
+        ..Setup::default()
+    })
+    .await;
+    let http = h.http();
+    let e = h.bound(BindType::Transceiver, "acme").await;
+    let ready = http.get("/readyz").await.json();
+    assert_eq!(ready["limits"]["state"], "local");
+    assert_eq!(ready["limits"]["serving"], true);
+    for _ in 0..3 {
+        let r = e
+            .submit(Sms::gsm7("Win a FREE prize").unwrap().submit_sm().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status, S::ESME_RSUBMITFAIL);
+    }
+    // Throttled to one message per 100 s with a burst of 1: one passes, the next not.
+    let sm = || Sms::gsm7("hello").unwrap().submit_sm().unwrap();
+    assert_eq!(e.submit(sm()).await.unwrap().status, S::ESME_ROK);
+    assert_eq!(e.submit(sm()).await.unwrap().status, S::ESME_RTHROTTLED);
+    let a = http.get("/accounts/acme").await.json();
+    assert_eq!(a["state"], "throttled", "{a}");
+    let r = &a["rate_limits"];
+    assert_eq!(r["restriction"]["kind"], "throttled", "{a}");
+    assert_eq!(r["restriction"]["reason"]["reason"], "blocked_share", "{a}");
+    assert_eq!(r["restriction"]["reason"]["blocked"], 3, "{a}");
+    assert_eq!(r["quotas"][0]["kind"], "daily_messages", "{a}");
+    assert_eq!(r["quotas"][0]["used"], 1, "{a}");
+    let list = http.get("/accounts").await.json();
+    assert_eq!(list["accounts"][0]["state"], "throttled");
+    assert_eq!(list["accounts"][1]["state"], "active");
+    let m = http.get("/metrics").await.body;
+    assert!(m.contains(r#"smppguard_limits_restricted_accounts{kind="throttled"} 1"#));
+    assert!(m.contains(r#"smppguard_limits_denied_total{limit="adaptive_throttle"} 1"#));
+    let r = http.post("/accounts/acme/resume", "").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["state"], "active");
+    assert!(r.json()["rate_limits"]["restriction"].is_null());
+    assert_eq!(e.submit(sm()).await.unwrap().status, S::ESME_ROK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_test_gives_the_live_verdict_for_text_and_hex() {
     let h = Harness::start(Setup::default()).await;
     let http = h.http();

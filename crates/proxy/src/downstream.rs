@@ -95,6 +95,8 @@ struct Session {
     mt_pending: HashMap<u32, (UpReply, Instant)>,
     mt_deadlines: VecDeque<(Instant, u32)>,
     unbinding: Option<Instant>,
+    /// The limiter's bind slot, freed when the session ends.
+    _bind_permit: Option<smppguard_limits::Permit>,
 }
 
 /// What ends a bound session.
@@ -274,6 +276,10 @@ impl Conn {
             tracing::info!(account = %account.system_id, peer = %ip, bind = bind_type.as_str(), "bind refused: disabled, address or bind type not allowed");
             return Err(refuse(CommandStatus::ESME_RBINDFAIL));
         }
+        // The limiter's bind count (fleet-wide with Redis); held until the session ends.
+        let Ok(bind_permit) = crate::limits::acquire_bind(&shared, &account.system_id) else {
+            return Err(refuse(CommandStatus::ESME_RBINDFAIL));
+        };
         let deliver_window = usize::try_from(shared.fixed.server.deliver_window).unwrap_or(1);
         let (cmd_tx, cmd_rx) = mpsc::channel(deliver_window);
         let window = Arc::new(AtomicU32::new(0));
@@ -321,6 +327,7 @@ impl Conn {
                 bind_type,
                 cmd_rx,
                 window,
+                bind_permit,
             },
             bytes,
         ))
@@ -346,6 +353,7 @@ impl Conn {
             mt_pending: HashMap::new(),
             mt_deadlines: VecDeque::new(),
             unbinding: None,
+            _bind_permit: s.bind_permit,
         }
     }
 
@@ -634,4 +642,5 @@ struct NewSession {
     bind_type: BindType,
     cmd_rx: mpsc::Receiver<DownCmd>,
     window: Arc<AtomicU32>,
+    bind_permit: Option<smppguard_limits::Permit>,
 }

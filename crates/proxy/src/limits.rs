@@ -176,6 +176,34 @@ impl Limits {
     }
 }
 
+/// Takes the limiter's bind slot for a new session of `account` (counted fleet-wide with
+/// Redis); `None` without configured limits. Refused when `max_binds` in `[limits]` is
+/// reached.
+pub(crate) fn acquire_bind(
+    shared: &Shared,
+    account: &str,
+) -> Result<Option<smppguard_limits::Permit>, smppguard_limits::Denied> {
+    let limits = &shared.limits;
+    if !limits.enabled.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    match limits.limiter.acquire_bind(account) {
+        Ok(permit) => {
+            if let Some(c) = permit.monitored().and_then(|l| limits.monitored_counter(l)) {
+                c.inc();
+            }
+            Ok(Some(permit))
+        }
+        Err(denied) => {
+            if let Some(c) = limits.denied_counter(denied.limit) {
+                c.inc();
+            }
+            tracing::info!(account, "bind refused: limits max_binds reached");
+            Err(denied)
+        }
+    }
+}
+
 /// Whether limits apply to `parts`: limits are configured and the request is a
 /// submit_sm, data_sm or submit_multi.
 pub(crate) fn applies(shared: &Shared, parts: &[Part]) -> bool {

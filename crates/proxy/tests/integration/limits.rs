@@ -302,3 +302,31 @@ async fn limits_naming_an_unknown_account_or_key_are_refused_at_load() {
     let err = smppguard_proxy::Config::from_toml(&typo, dir.path()).unwrap_err();
     assert!(err.to_string().contains("mesages_per_second"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limiter_bind_limit_refuses_a_second_bind_until_the_first_ends() {
+    let h = Harness::start(setup("[limits.accounts.acme]\nmax_binds = 1\n")).await;
+    let first = h.bound(BindType::Transceiver, "acme").await;
+    let second = h.connect().await;
+    let r = second
+        .bind(BindType::Transmitter, "acme", super::support::PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(r.status, S::ESME_RBINDFAIL);
+    let text = h.proxy.metrics().encode().unwrap();
+    assert!(
+        text.contains("smppguard_limits_denied_total{limit=\"binds\"} 1"),
+        "{text}"
+    );
+    assert_eq!(first.unbind().await.unwrap(), S::ESME_ROK);
+    eventually("the first session gone", || {
+        h.proxy.bound_sessions_of("acme") == 0
+    })
+    .await;
+    let third = h.connect().await;
+    let r = third
+        .bind(BindType::Transmitter, "acme", super::support::PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(r.status, S::ESME_ROK);
+}

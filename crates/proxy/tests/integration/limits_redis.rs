@@ -209,3 +209,33 @@ async fn failing_closed_without_redis_refuses_limited_messages_and_is_not_ready(
     assert!(!h.proxy.readiness());
     assert!(h.smsc().received().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bind_limit_holds_across_two_proxies() {
+    let redis = RedisServer::start().unwrap();
+    let limits = "[limits.accounts.acme]\nmax_binds = 1\n";
+    let a = Harness::start(redis_setup(&redis.url(), "binds", limits)).await;
+    let b = Harness::start(redis_setup(&redis.url(), "binds", limits)).await;
+    wait_state(&a, "redis").await;
+    wait_state(&b, "redis").await;
+    let _first = a.bound(BindType::Transceiver, "acme").await;
+    // B learns of A's bind at its next sync (200 ms here).
+    let mut seen = false;
+    for _ in 0..500 {
+        // The account's state exists on B once it has been asked about it.
+        let probe = b.connect().await;
+        let r = probe
+            .bind(BindType::Transmitter, "acme", super::support::PASSWORD)
+            .await
+            .unwrap();
+        if r.status == S::ESME_RBINDFAIL {
+            seen = true;
+            break;
+        }
+        // Bound before B heard of A's session: let it go and try again.
+        let _ = probe.unbind().await;
+        eventually("probe unbound", || b.proxy.bound_sessions_of("acme") == 0).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen, "B never refused a bind while A held the only slot");
+}
