@@ -330,3 +330,32 @@ async fn the_limiter_bind_limit_refuses_a_second_bind_until_the_first_ends() {
         .unwrap();
     assert_eq!(r.status, S::ESME_ROK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_sm_and_submit_multi_are_limited_like_submit_sm() {
+    use smppguard_codec::Body;
+    use smppguard_sim::esme::Request;
+    let h = Harness::start(setup(&format!(
+        "[limits.accounts.acme]\n{SLOW}\nburst = 2\n"
+    )))
+    .await;
+    let e = h.bound(BindType::Transceiver, "acme").await;
+    let data_sm = || Request::new(Body::DataSm(Sms::gsm7("Hi").unwrap().data_sm().unwrap()));
+    let multi = || {
+        Request::new(Body::SubmitMulti(
+            Sms::gsm7("to two")
+                .unwrap()
+                .submit_multi(&["886912000020", "886912000021"])
+                .unwrap(),
+        ))
+    };
+    assert_eq!(e.submit(data_sm()).await.unwrap().status, S::ESME_ROK);
+    assert_eq!(e.submit(multi()).await.unwrap().status, S::ESME_ROK);
+    assert_eq!(e.submit(multi()).await.unwrap().status, S::ESME_RTHROTTLED);
+    assert_eq!(
+        e.submit(data_sm()).await.unwrap().status,
+        S::ESME_RTHROTTLED
+    );
+    assert_eq!(statuses(&e, 1, "886912000022").await, [S::ESME_RTHROTTLED]);
+    eventually("2 at the SMSC", || h.smsc().received().len() == 2).await;
+}
