@@ -4,9 +4,11 @@
 //!
 //! Hot-path choices, measured in `docs/performance.md`:
 //! - no start-of-match (SOM) in the scanning databases; a match's start is computed after
-//!   the verdict, and only for rules that matched: literals by length, regexes by a
-//!   re-scan of the value with the field's explanation database, a SOM database of the
-//!   field's regexes compiled with the ruleset, so no scan ever waits for a compile;
+//!   the verdict, and only for rules that matched: literals by length, regexes through an
+//!   end-anchored `regex` crate search of the value up to the match's end, compiled with
+//!   the ruleset, so no scan ever waits for a compile (Hyperscan's own start-of-match
+//!   databases compile ten times slower than the scanning ones and reject some
+//!   expressions);
 //! - `SINGLEMATCH` on every expression: a term only needs to know it matched once;
 //! - identical expressions on the same field are compiled once and fan out to every
 //!   pattern that uses them.
@@ -71,12 +73,10 @@ pub struct RulesetStats {
     pub scratch_bytes: usize,
     /// Wall time of the Hyperscan compilation, explanation databases included.
     pub compile_time: Duration,
-    /// Part of `database_bytes`: the start-of-match databases that explain regex matches.
-    pub explain_database_bytes: usize,
-    /// Part of `compile_time`: compiling the explanation databases.
+    /// Part of `compile_time`: compiling the regexes that find where a match starts.
     pub explain_compile_time: Duration,
-    /// Regex expressions Hyperscan cannot compile with start-of-match: their evidence has
-    /// no quoted span.
+    /// Expressions whose match start cannot be computed (their syntax is Hyperscan's
+    /// only): their evidence has no quoted span.
     pub unexplained_expressions: usize,
 }
 
@@ -88,9 +88,9 @@ pub(crate) struct FieldDb {
     term_ids: Vec<u32>,
     /// The expressions, for explanations.
     pub(crate) exprs: Vec<HsExpr>,
-    /// The explanation database: every expression whose match start is not known from
-    /// its length, compiled with `SOM_LEFTMOST` under its expression id.
-    pub(crate) som: Option<BlockDatabase>,
+    /// Per expression whose match start is not known from its length, an end-anchored
+    /// regex that finds it (see [`explainer`]).
+    pub(crate) explain: Vec<Option<regex::bytes::Regex>>,
 }
 
 impl FieldDb {
@@ -116,54 +116,23 @@ pub(crate) fn needs_som(e: &HsExpr) -> bool {
     }
 }
 
-/// How many expressions the explanation compile may drop (each failure names one) before
-/// it gives up on the field.
-const MAX_SOM_REJECTS: usize = 64;
-
-/// Compiles the explanation database of a field: its `needs_som` expressions with
-/// `SOM_LEFTMOST`, ids as in the scanning database. An expression Hyperscan cannot
-/// compile with SOM is left out (its matches are quoted without a span); returns the
-/// database, if any, and how many expressions were left out.
-fn compile_som(exprs: &[HsExpr]) -> (Option<BlockDatabase>, usize) {
-    let mut ids: Vec<usize> = (0..exprs.len())
-        .filter(|&i| exprs.get(i).is_some_and(needs_som))
-        .collect();
-    let mut rejected = 0;
-    while !ids.is_empty() {
-        let patterns: Patterns = ids
-            .iter()
-            .filter_map(|&i| {
-                let mut p = pattern(exprs.get(i)?, false);
-                p.flags |= PatternFlags::SOM_LEFTMOST;
-                p.id = Some(i);
-                Some(p)
-            })
-            .collect();
-        match build_db(&patterns) {
-            Ok(db) => return (Some(db), rejected),
-            Err(hyperscan::Error::Hyperscan(hyperscan::HsError::CompileError(ce)))
-                if rejected < MAX_SOM_REJECTS =>
-            {
-                match ce.expression() {
-                    Some(at) if at < ids.len() => {
-                        ids.remove(at);
-                        rejected += 1;
-                    }
-                    _ => break,
-                }
-            }
-            Err(_) => break,
-        }
+/// The regex that finds where a match of `e` starts: `(?:e)\z`, searched in the value up
+/// to the match's end, so its leftmost match is the leftmost start of a match ending
+/// there (Hyperscan's `SOM_LEFTMOST`). `None` when `e` does not need one or uses syntax
+/// the `regex` crate lacks (then the evidence has no span). Word and class escapes are
+/// Unicode-aware here even where Hyperscan's are ASCII: the start may then differ at a
+/// non-ASCII word edge, never the verdict.
+pub(crate) fn explainer(e: &HsExpr) -> Option<regex::bytes::Regex> {
+    if !needs_som(e) {
+        return None;
     }
-    let unexplained = exprs.iter().filter(|e| needs_som(e)).count();
-    (
-        None,
-        if ids.is_empty() {
-            rejected
-        } else {
-            unexplained
-        },
-    )
+    COMPILES.with(|c| c.set(c.get().saturating_add(1)));
+    regex::bytes::RegexBuilder::new(&format!("(?:{})\\z", e.expression))
+        .case_insensitive(e.flags.caseless)
+        .dot_matches_new_line(e.flags.dotall)
+        .unicode(e.flags.utf8)
+        .build()
+        .ok()
 }
 
 /// A compiled, immutable ruleset, shared by every worker through an `Arc`.
@@ -213,21 +182,21 @@ type FieldExprs = (Vec<HsExpr>, Vec<(u32, u32)>);
 static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// Hyperscan databases compiled on this thread: lets tests prove that scanning and
-    /// explaining never compile.
-    static DATABASES_COMPILED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Hyperscan databases and explanation regexes compiled on this thread: lets tests
+    /// prove that scanning and explaining never compile.
+    static COMPILES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Compiles `patterns` into a block database, counting it.
 fn build_db(patterns: &Patterns) -> Result<BlockDatabase, hyperscan::Error> {
-    DATABASES_COMPILED.with(|c| c.set(c.get().saturating_add(1)));
+    COMPILES.with(|c| c.set(c.get().saturating_add(1)));
     patterns.build()
 }
 
-/// Hyperscan databases compiled so far on the calling thread.
+/// Hyperscan databases and explanation regexes compiled so far on the calling thread.
 #[cfg(test)]
-pub(crate) fn databases_compiled_on_this_thread() -> u64 {
-    DATABASES_COMPILED.with(std::cell::Cell::get)
+pub(crate) fn compiles_on_this_thread() -> u64 {
+    COMPILES.with(std::cell::Cell::get)
 }
 
 /// Builds the Hyperscan pattern for an expression. `single` adds `SINGLEMATCH`.
@@ -411,7 +380,6 @@ impl Ruleset {
         let mut fields: [Option<FieldDb>; Field::ALL.len()] = Default::default();
         let mut prototype: Option<hyperscan::Scratch> = None;
         let mut database_bytes = 0;
-        let mut explain_database_bytes = 0;
         let mut explain_compile_time = Duration::ZERO;
         let mut unexplained_expressions = 0;
         let mut expressions = 0;
@@ -448,18 +416,14 @@ impl Ruleset {
                 }
             }
             expressions += exprs.len();
-            let som_started = Instant::now();
-            let (som, left_out) = compile_som(&exprs);
-            explain_compile_time += som_started.elapsed();
-            unexplained_expressions += left_out;
-            if let Some(som) = &som {
-                explain_database_bytes += som.size().map_err(|e| hs_error("database size", &e))?;
-                // The workers' scratch serves the explanation re-scans too.
-                if let Some(s) = &mut prototype {
-                    som.realloc_scratch(s)
-                        .map_err(|e| hs_error("scratch allocation", &e))?;
-                }
-            }
+            let explain_started = Instant::now();
+            let explain: Vec<_> = exprs.iter().map(explainer).collect();
+            explain_compile_time += explain_started.elapsed();
+            unexplained_expressions += exprs
+                .iter()
+                .zip(&explain)
+                .filter(|(e, r)| needs_som(e) && r.is_none())
+                .count();
             let (expr_term_start, term_ids) = csr(exprs.len(), pairs);
             if let Some(slot) = fields.get_mut(fi) {
                 *slot = Some(FieldDb {
@@ -467,7 +431,7 @@ impl Ruleset {
                     expr_term_start,
                     term_ids,
                     exprs,
-                    som,
+                    explain,
                 });
             }
         }
@@ -539,10 +503,9 @@ impl Ruleset {
                 expressions,
                 lists: lists.len(),
                 list_entries,
-                database_bytes: database_bytes + explain_database_bytes,
+                database_bytes,
                 scratch_bytes,
                 compile_time,
-                explain_database_bytes,
                 explain_compile_time,
                 unexplained_expressions,
             },
@@ -699,16 +662,16 @@ patterns.site = { regex = 'https?://\S+', field = "url" }
     #[test]
     fn explained_verdicts_never_compile() {
         let pack = RulePack::from_toml(PACK, "explain.toml").unwrap();
-        let before = databases_compiled_on_this_thread();
+        let before = compiles_on_this_thread();
         let engine = Engine::new(Ruleset::compile(pack).unwrap());
         let rs = engine.ruleset();
-        // The scanning and explanation databases are built by the compile itself.
-        assert!(databases_compiled_on_this_thread() > before);
-        assert!(rs.field_db(Field::Text).unwrap().som.is_some());
-        assert!(rs.stats().explain_database_bytes > 0);
+        // The scanning databases and explanation regexes are built by the compile itself.
+        assert!(compiles_on_this_thread() > before);
+        let text = rs.field_db(Field::Text).unwrap();
+        assert!(text.explain.iter().all(Option::is_some));
         assert_eq!(rs.stats().unexplained_expressions, 0);
 
-        let compiled = databases_compiled_on_this_thread();
+        let compiled = compiles_on_this_thread();
         let text = "快速貸款，全程免審核! Approved  in 5 min: https://x.example/a";
         for _ in 0..2 {
             // A fresh scratch each time: a new worker's first verdict.
@@ -728,11 +691,11 @@ patterns.site = { regex = 'https?://\S+', field = "url" }
                 ]
             );
         }
-        assert_eq!(databases_compiled_on_this_thread(), compiled);
+        assert_eq!(compiles_on_this_thread(), compiled);
     }
 
     #[test]
-    fn literals_need_no_explanation_database() {
+    fn literals_need_no_explanation_regex() {
         let flags = crate::pack::ExprFlags {
             caseless: false,
             dotall: false,

@@ -257,7 +257,7 @@ pub(crate) fn run(
     };
     let outcome = evaluate(live, live_state, hs, &m, lookup);
     let mut verdict = match outcome {
-        Ok(()) => verdict(live, live_state, &m, hs),
+        Ok(()) => verdict(live, live_state, &m),
         Err(e) => return failed(live, e, started),
     };
     verdict.scan_time = started.elapsed();
@@ -531,7 +531,7 @@ fn decide(rs: &Ruleset, st: &State) -> (Action, Option<u32>) {
     }
 }
 
-fn verdict(rs: &Ruleset, st: &State, m: &Msg<'_>, hs: &hyperscan::ScratchRef) -> Verdict {
+fn verdict(rs: &Ruleset, st: &State, m: &Msg<'_>) -> Verdict {
     let (action, decided) = decide(rs, st);
     let mut matches = Vec::with_capacity(st.matched.len());
     let mut decided_by = None;
@@ -546,13 +546,17 @@ fn verdict(rs: &Ruleset, st: &State, m: &Msg<'_>, hs: &hyperscan::ScratchRef) ->
             decided_by = Some(matches.len());
         }
         terms.clear();
-        positive_terms(rs, &rule.cond, st, false, 0, &mut terms);
+        // An allowed message is forwarded untouched: its matches (an allow rule) are
+        // listed, but no explanation work is spent on them.
+        if action != Action::Allow {
+            positive_terms(rs, &rule.cond, st, false, 0, &mut terms);
+        }
         let mut evidence_list = Vec::with_capacity(terms.len());
         for &t in &terms {
             let ev = match known.iter().find(|(k, _)| *k == t) {
                 Some((_, ev)) => ev.clone(),
                 None => {
-                    let ev = evidence(rs, t, st, m, hs);
+                    let ev = evidence(rs, t, st, m);
                     known.push((t, ev.clone()));
                     ev
                 }
@@ -624,13 +628,7 @@ fn positive_terms(
     }
 }
 
-fn evidence(
-    rs: &Ruleset,
-    t: u32,
-    st: &State,
-    m: &Msg<'_>,
-    hs: &hyperscan::ScratchRef,
-) -> Option<Evidence> {
+fn evidence(rs: &Ruleset, t: u32, st: &State, m: &Msg<'_>) -> Option<Evidence> {
     let term = rs.terms.get(t as usize)?;
     let span = match term.kind {
         TermKind::List(_) => {
@@ -639,7 +637,7 @@ fn evidence(
         }
         TermKind::Exprs(_) => {
             let hit = st.hits.iter().find(|h| h.term == t)?;
-            hit_span(rs, hit, m, hs)
+            hit_span(rs, hit, m)
         }
     };
     Some(Evidence {
@@ -709,8 +707,9 @@ fn cut(s: &str) -> &str {
     s.get(..end).unwrap_or_default()
 }
 
-/// Where a Hyperscan hit starts: by length for a literal, else through the SOM database.
-fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, hs: &hyperscan::ScratchRef) -> Option<Span> {
+/// Where a Hyperscan hit starts: by length for a literal, else through its explanation
+/// regex.
+fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>) -> Option<Span> {
     let vi = hit.value as usize;
     match hit.field {
         Field::Url | Field::Domain | Field::Phone => return whole_value_span(hit.field, vi, m),
@@ -727,7 +726,7 @@ fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, hs: &hyperscan::ScratchRef) ->
     });
     let start = match by_length {
         Some(s) => s,
-        None => som_start(fdb, hit.expr, value, end, hs)?,
+        None => som_start(fdb, hit.expr, value, end)?,
     };
     let range = start..end;
     Some(match hit.field {
@@ -737,26 +736,10 @@ fn hit_span(rs: &Ruleset, hit: &Hit, m: &Msg<'_>, hs: &hyperscan::ScratchRef) ->
     })
 }
 
-/// Re-scans `value` with the field's explanation database for the leftmost start of
-/// expression `expr`'s match ending at `end`. The database was compiled with the ruleset
-/// and the worker's scratch was sized for it, so this never compiles or allocates.
-fn som_start(
-    fdb: &FieldDb,
-    expr: u32,
-    value: &[u8],
-    end: usize,
-    hs: &hyperscan::ScratchRef,
-) -> Option<usize> {
-    let db = fdb.som.as_ref()?;
-    let mut start = None;
-    let end = end as u64;
-    // Terminating the scan early makes hs_scan report "terminated": not a failure here.
-    let _ = db.scan(value, hs, |id, from, to, _| {
-        if id == expr && to == end {
-            start = Some(from);
-            return Matching::Terminate;
-        }
-        Matching::Continue
-    });
-    start.and_then(|s| usize::try_from(s).ok())
+/// The leftmost start of a match of expression `expr` ending at `end`, through the
+/// expression's end-anchored explanation regex, compiled with the ruleset (see
+/// `compile::explainer`): never compiles.
+fn som_start(fdb: &FieldDb, expr: u32, value: &[u8], end: usize) -> Option<usize> {
+    let re = fdb.explain.get(expr as usize)?.as_ref()?;
+    re.find(value.get(..end)?).map(|m| m.start())
 }

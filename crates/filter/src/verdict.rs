@@ -58,7 +58,9 @@ pub struct RuleMatch {
     pub mode: Mode,
     /// The rule's priority.
     pub priority: i32,
-    /// The patterns that made the condition true, with where they matched.
+    /// The patterns that made the condition true, with where they matched. Empty when the
+    /// verdict's action is allow (an allow rule decided): explanations are computed only
+    /// for messages that are acted on or reported.
     pub evidence: Vec<Evidence>,
 }
 

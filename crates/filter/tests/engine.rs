@@ -207,6 +207,10 @@ patterns.p = { literal = "prize" }
     assert_eq!(decided(&v), Some("allow-lottery-office"));
     assert_eq!(v.matches.len(), 4);
     assert!(!v.is_blocking());
+    // An allowed message is forwarded as it is: no explanation work is spent on it.
+    assert!(v.matches.iter().all(|m| m.evidence.is_empty()));
+    let blocked = scan(&e, "you won a prize");
+    assert!(blocked.matches.iter().all(|m| !m.evidence.is_empty()));
 }
 
 #[test]
