@@ -289,6 +289,22 @@ def fleet():
              inst(f"smppguard_config_last_reload_successful{{{SEL}}}")],
             w=12,
             extra={"transformations": [{"id": "merge", "options": {}}]})
+
+    b.row("Limits")
+    b.panel("timeseries", "Messages refused by limit",
+            "Messages refused per second by each limit (account_rate, daily_messages, destination_rate, suspended, ...), and those a monitor-mode limit would have refused.",
+            [q(f"sum by (limit) (rate(smppguard_limits_denied_total{{{SEL}}}[{RATE}]))", "{{limit}}"),
+             q(f"sum by (limit) (rate(smppguard_limits_monitored_total{{{SEL}}}[{RATE}]))", "monitor {{limit}}")],
+            w=8, unit="ops")
+    b.panel("timeseries", "Restricted accounts",
+            "Accounts throttled or suspended by adaptive protection now; GET /accounts lists them with the reason and POST /accounts/{id}/resume releases one.",
+            [q(f"sum by (kind) (smppguard_limits_restricted_accounts{{{SEL}}})", "{{kind}}")],
+            w=8)
+    b.panel("timeseries", "Redis syncs",
+            "Lease refills and usage reports sent to Redis per second by result (failures mark the backend degraded), and messages allowed on local limits while degraded.",
+            [q(f"sum by (result) (rate(smppguard_limits_redis_syncs_total{{{SEL}}}[{RATE}]))", "{{result}}"),
+             q(f"sum(rate(smppguard_limits_degraded_allowed_total{{{SEL}}}[{RATE}]))", "allowed while degraded")],
+            w=8, unit="ops")
     return b
 
 

@@ -633,7 +633,7 @@ pub const CATALOG: &[FamilyInfo] = &[
         Counter,
         Global,
         &["limit"],
-        "Messages denied by a rate limit or quota, by limit; a series appears with its first denial.",
+        "Messages denied by a rate limit or quota, by limit (every limit the proxy knows is exported from the start).",
     ),
     f(
         LIMITS_TRACKED_KEYS,
@@ -647,7 +647,7 @@ pub const CATALOG: &[FamilyInfo] = &[
         Counter,
         Global,
         &["limit"],
-        "Messages forwarded although a limit in monitor mode would have refused them, by limit; a series appears with its first event.",
+        "Messages forwarded although a limit in monitor mode would have refused them, by limit (exported from the start).",
     ),
     f(
         LIMITS_RESTRICTED_ACCOUNTS,

@@ -14,8 +14,8 @@
 //! Redis settings are static; a reload that changes them keeps the running ones and
 //! reports that a restart is needed.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use smppguard_codec::{CommandId, CommandStatus};
@@ -43,8 +43,10 @@ pub(crate) struct Limits {
     /// The running `[limits]`, for the static part of reload comparisons.
     backend: Backend,
     redis: Option<smppguard_limits::config::RedisConfig>,
-    denied: [OnceLock<Counter>; LimitKind::ALL.len()],
-    monitored: [OnceLock<Counter>; LimitKind::ALL.len()],
+    /// Per limit, in `LimitKind::ALL` order; every series exported from the start, so
+    /// dashboards and alerts see zeros rather than nothing.
+    denied: [Counter; LimitKind::ALL.len()],
+    monitored: [Counter; LimitKind::ALL.len()],
     metrics: Arc<Metrics>,
 }
 
@@ -121,8 +123,8 @@ impl Limits {
             enabled: AtomicBool::new(configured(config)),
             backend: config.backend,
             redis: config.redis.clone(),
-            denied: std::array::from_fn(|_| OnceLock::new()),
-            monitored: std::array::from_fn(|_| OnceLock::new()),
+            denied: LimitKind::ALL.map(|k| metrics.global.limits.denied(k.as_str())),
+            monitored: LimitKind::ALL.map(|k| metrics.global.limits.monitored(k.as_str())),
             metrics,
         })
     }
@@ -166,13 +168,11 @@ impl Limits {
     }
 
     fn denied_counter(&self, kind: LimitKind) -> Option<&Counter> {
-        let cell = self.denied.get(limit_index(kind))?;
-        Some(cell.get_or_init(|| self.metrics.global.limits.denied(kind.as_str())))
+        self.denied.get(limit_index(kind))
     }
 
     fn monitored_counter(&self, kind: LimitKind) -> Option<&Counter> {
-        let cell = self.monitored.get(limit_index(kind))?;
-        Some(cell.get_or_init(|| self.metrics.global.limits.monitored(kind.as_str())))
+        self.monitored.get(limit_index(kind))
     }
 }
 

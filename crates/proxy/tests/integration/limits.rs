@@ -173,7 +173,10 @@ async fn monitor_mode_forwards_everything_and_counts_what_it_would_refuse() {
         text.contains("smppguard_limits_monitored_total{limit=\"account_rate\"} 4"),
         "{text}"
     );
-    assert!(!text.contains("smppguard_limits_denied_total{"), "{text}");
+    assert!(
+        text.contains("smppguard_limits_denied_total{limit=\"account_rate\"} 0"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
