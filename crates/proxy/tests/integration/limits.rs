@@ -362,3 +362,28 @@ async fn data_sm_and_submit_multi_are_limited_like_submit_sm() {
     assert_eq!(statuses(&e, 1, "886912000022").await, [S::ESME_RTHROTTLED]);
     eventually("2 at the SMSC", || h.smsc().received().len() == 2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_changing_the_backend_keeps_the_running_one_and_asks_for_a_restart() {
+    let limits = format!("[limits.accounts.acme]\n{SLOW}\nburst = 2\n");
+    let h = Harness::start(setup(&limits)).await;
+    let e = h.bound(BindType::Transceiver, "acme").await;
+    assert_eq!(statuses(&e, 2, "886912000030").await, [S::ESME_ROK; 2]);
+    let addrs: Vec<_> = h.smscs.iter().map(|s| s.local_addr()).collect();
+    let redis = format!(
+        "[limits]\nbackend = \"redis\"\n\n[limits.redis]\naddresses = [\"redis://127.0.0.1:9\"]\n\n{limits}"
+    );
+    std::fs::write(
+        h.dir.path().join("smppguard.toml"),
+        config_text(&setup(&redis), &addrs, h.dir.path()),
+    )
+    .unwrap();
+    let report = h.proxy.reload_from_file(None).await.unwrap();
+    assert_eq!(
+        report.restart_needed_for,
+        vec!["limits.backend", "limits.redis"]
+    );
+    // Still the local backend, with the account's bucket as it was.
+    assert_eq!(h.proxy.ready_status().limits.state, "local");
+    assert_eq!(statuses(&e, 1, "886912000030").await, [S::ESME_RTHROTTLED]);
+}
