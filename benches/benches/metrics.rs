@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench -p smppguard-benches --bench metrics`
 
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
