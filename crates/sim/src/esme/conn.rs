@@ -206,11 +206,9 @@ impl Conn {
             Ok(0) => Ok(true),
             Ok(_) => {
                 let now = Instant::now();
-                let mut responses = 0;
                 while let Some(frame) = self.framer.next_frame(&mut self.rbuf)? {
-                    responses += u64::from(self.on_frame(frame, now));
+                    self.on_frame(frame, now);
                 }
-                self.shared.counters.responses.fetch_add(responses, Relaxed);
                 Ok(false)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
@@ -365,21 +363,23 @@ impl Conn {
         }
     }
 
-    /// Handles one frame read at `now`; `true` when it answered a request.
-    fn on_frame(&mut self, frame: Bytes, now: Instant) -> bool {
+    /// Handles one frame read at `now`.
+    fn on_frame(&mut self, frame: Bytes, now: Instant) {
         let Some(header) = peek_header(&frame) else {
-            return false;
+            return;
         };
         let id = header.command_id;
         if id.is_response() {
             match self.pending.remove(header.sequence_number) {
                 Some(p) => {
+                    // Counted before the waiter is resolved, so a caller that has its
+                    // answer always sees it in the counters too.
+                    self.shared.counters.responses.fetch_add(1, Relaxed);
                     self.answer(p.target, frame, now.saturating_duration_since(p.sent));
-                    return true;
                 }
                 None => self.unmatched(frame),
             }
-            return false;
+            return;
         }
         match id {
             CommandId::ENQUIRE_LINK => {
@@ -400,7 +400,6 @@ impl Conn {
                 self.unmatched(frame);
             }
         }
-        false
     }
 
     fn unmatched(&mut self, frame: Bytes) {
