@@ -364,6 +364,12 @@ impl Conn {
         if *self.phase.borrow() == Phase::Closing {
             let _ = self.start_unbind(&mut s).await;
         }
+        // One timer for the session, moved only when it must wake earlier or has fired:
+        // a frame pushes the inactivity deadline later without touching the timer (it
+        // fires early, finds the session active and is re-armed), so the read path
+        // does not register and cancel a timer per PDU.
+        let timer = sleep_until(last_rx + inactivity);
+        tokio::pin!(timer);
         loop {
             let mut next = last_rx + inactivity;
             if let Some((d, _)) = s.mt_deadlines.front() {
@@ -371,6 +377,9 @@ impl Conn {
             }
             if let Some(d) = s.unbinding {
                 next = next.min(d);
+            }
+            if next < timer.deadline() || timer.is_elapsed() {
+                timer.as_mut().reset(next);
             }
             let step = tokio::select! {
                 biased;
@@ -397,7 +406,7 @@ impl Conn {
                         Err(Close::Done)
                     }
                 },
-                _ = sleep_until(next) => {
+                () = &mut timer => {
                     let now = Instant::now();
                     self.expire_delivers(&mut s, now);
                     if s.unbinding.is_some_and(|d| d <= now) {

@@ -488,6 +488,10 @@ impl<'a> Session<'a> {
         let mut last_rx = Instant::now();
         let mut enquire_sent: Option<Instant> = None;
         let mut unbind_deadline: Option<Instant> = None;
+        // One timer, moved only when it must wake earlier or has fired (see the
+        // downstream session loop): no timer registered and cancelled per PDU.
+        let timer = sleep_until(last_rx + interval);
+        tokio::pin!(timer);
 
         let end = loop {
             let can_take = unbind_deadline.is_none() && self.pending.len() < window;
@@ -500,6 +504,9 @@ impl<'a> Session<'a> {
             }
             if let Some(d) = unbind_deadline {
                 next = next.min(d);
+            }
+            if next < timer.deadline() || timer.is_elapsed() {
+                timer.as_mut().reset(next);
             }
             tokio::select! {
                 biased;
@@ -547,7 +554,7 @@ impl<'a> Session<'a> {
                     }
                     None => break End::Shutdown,
                 },
-                _ = sleep_until(next) => {
+                () = &mut timer => {
                     let now = Instant::now();
                     if unbind_deadline.is_some_and(|d| d <= now) {
                         break End::Shutdown;
