@@ -75,6 +75,25 @@ impl Filter {
         }
     }
 
+    /// [`Filter::prepare`] for a reload, on a thread of its own at the lowest CPU
+    /// priority (nice 19), so compiling a large pack takes CPU the sessions leave
+    /// idle rather than CPU they need: under load, latency holds and the compile
+    /// takes longer. Where the priority cannot be lowered it compiles at normal
+    /// priority. `Err` when the thread could not be started or died.
+    pub(crate) async fn prepare_in_background(
+        path: Option<PathBuf>,
+    ) -> std::io::Result<Result<Prepared, smppguard_filter::Error>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("smppguard-rules".into())
+            .spawn(move || {
+                lowest_priority();
+                let _ = tx.send(Filter::prepare(path.as_deref()));
+            })?;
+        rx.await
+            .map_err(|_| std::io::Error::other("the rule compiler thread ended early"))
+    }
+
     /// Makes a prepared pack live.
     pub(crate) fn install(&self, prepared: Prepared) {
         match prepared {
@@ -83,13 +102,16 @@ impl Filter {
                 let same_path = self.current.load().as_ref().is_some_and(|r| r.path == path);
                 if same_path && let Some(r) = self.current.load().as_ref() {
                     // Same engine: scans in flight finish on the old ruleset.
+                    let old = r.engine.ruleset();
                     r.engine.install(*ruleset);
+                    retire(old);
                     return;
                 }
-                self.current.store(Some(Arc::new(Rules {
+                let old = self.current.swap(Some(Arc::new(Rules {
                     path,
                     engine: Engine::new(*ruleset),
                 })));
+                retire(old);
             }
         }
     }
@@ -130,6 +152,27 @@ impl Filter {
             }
         }))
     }
+}
+
+/// Lowers the calling thread to the lowest CPU priority (nice 19), where supported.
+fn lowest_priority() {
+    use thread_priority::{ThreadPriority, set_current_thread_priority};
+    if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
+        tracing::debug!(error = ?e, "cannot lower a background thread's priority");
+    }
+}
+
+/// Drops a replaced ruleset on a low-priority thread of its own: freeing a large
+/// pack's databases and tables takes milliseconds a session task should not wait.
+/// When no thread can be started, the closure (and the ruleset) is dropped here; if a
+/// scan still holds the ruleset, that scan frees it when it ends.
+fn retire<T: Send + 'static>(old: T) {
+    let _ = std::thread::Builder::new()
+        .name("smppguard-retire".into())
+        .spawn(move || {
+            lowest_priority();
+            drop(old);
+        });
 }
 
 /// One message as the filter sees it.

@@ -499,7 +499,7 @@ impl ProxyHandle {
             return Err(ReloadError::Draining);
         }
         let rules_path = config.dynamic.filter.rules.clone();
-        let prepared = tokio::task::spawn_blocking(move || Filter::prepare(rules_path.as_deref()))
+        let prepared = Filter::prepare_in_background(rules_path)
             .await
             .map_err(|e| ReloadError::Rules(e.to_string()))?
             .map_err(|e| ReloadError::Rules(rules_error(&e)))?;
