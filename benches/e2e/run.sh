@@ -31,18 +31,11 @@ OUT_ABS=$(cd "$OUT" && pwd)
 command -v haproxy >/dev/null || { echo "haproxy not installed (scripts/install-deps.sh haproxy)" >&2; exit 1; }
 
 # taskset execs the command, so $! stays the pid of the process measured.
-if [ "$PIN" = 1 ]; then CPU0=(taskset -c 0) CPU1=(taskset -c 1); else CPU0=() CPU1=(); fi
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-wait_port() { for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+. benches/e2e/common.sh
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
-"${CPU1[@]}" "$BIN" sim smsc --listen "127.0.0.1:$SIM_PORT" --no-validate --stats-interval-s 0 2>"$OUT/sim.log" &
-PIDS+=($!)
-wait_port $SIM_PORT
+start_sim "$OUT/sim.log"
 
 cat >"$OUT/haproxy.cfg" <<CFG
 global
@@ -58,42 +51,11 @@ listen smpp
   server sim 127.0.0.1:$SIM_PORT
 CFG
 
-HASH=$(printf bench | "$BIN" passwd)
-proxy_config() { # $1: rules line
-  cat <<CFG
-[server]
-system_id = "smppguard"
-
-[[listeners]]
-address = "127.0.0.1:$PROXY_PORT"
-
-[[upstreams]]
-name = "sim"
-address = "127.0.0.1:$SIM_PORT"
-system_id = "smppguard"
-password = "bench"
-sessions = 4
-window = 1024
-
-[[routes]]
-name = "default"
-upstreams = ["sim"]
-
-[[accounts]]
-system_id = "bench"
-password_hash = "$HASH"
-route = "default"
-max_binds = $SESSIONS
-window = $WINDOW
-
-$1
-CFG
-}
 python3 benches/e2e/gen-pack.py 10000 >"$OUT/gen-10k.toml"
-proxy_config "" >"$OUT/c.toml"
-proxy_config "[filter]
+proxy_config 127.0.0.1:0 "" >"$OUT/c.toml"
+proxy_config 127.0.0.1:0 "[filter]
 rules = \"$PWD/rules/default\"" >"$OUT/d.toml"
-proxy_config "[filter]
+proxy_config 127.0.0.1:0 "[filter]
 rules = \"$OUT_ABS/gen-10k.toml\"" >"$OUT/e.toml"
 
 MIX="gsm7=50,ucs2=25,concat=15,payload=10"
@@ -101,7 +63,6 @@ bench() { # $1 port, $2 name, $3 extra flags...
   "${CPU0[@]}" "$BIN" bench --target "127.0.0.1:$1" --system-id bench --password bench \
     --sessions "$SESSIONS" --window "$WINDOW" --duration "$SECS" --json "${@:3}" >"$OUT/$2.json"
 }
-field() { python3 -c "import json,sys; v=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {'v': v}))" "$@"; }
 
 echo "| scenario | submits/s at saturation | ratio to (b) | p50 µs @50% | p99 µs @50% | p99.9 µs @50% | CPU µs/submit (middle) | peak RSS MiB (middle) |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
