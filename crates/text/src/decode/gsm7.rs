@@ -80,13 +80,26 @@ const fn default_ascii() -> [u8; 128] {
     t
 }
 
+/// Whether septet `s` of the default table stands for the ASCII character of the same
+/// code: line feed, carriage return, space to `?` except `$` (0x24 is `¤`), and the
+/// letters. The same as `DEFAULT_ASCII[s] == s`, written as comparisons so a loop over it
+/// runs as vector code.
+#[inline]
+pub(crate) fn is_ascii_septet(s: u8) -> bool {
+    s == b'\n'
+        || s == b'\r'
+        || (s.wrapping_sub(b' ') < 0x20 && s != b'$')
+        || s.wrapping_sub(b'A') < 26
+        || s.wrapping_sub(b'a') < 26
+}
+
 /// Decodes unpacked septets of the default table that all stand for ASCII characters in
 /// one pass; `false` (with `out` unchanged) when any does not.
 pub(crate) fn decode_ascii_septets(septets: &[u8], out: &mut String) -> bool {
     // Most text uses only septets that equal their ASCII character: copy those as they are.
-    if septets
+    if !septets
         .iter()
-        .all(|&s| DEFAULT_ASCII.get(usize::from(s)) == Some(&s))
+        .fold(false, |odd, &s| odd | !is_ascii_septet(s))
         && let Ok(text) = std::str::from_utf8(septets)
     {
         out.push_str(text);

@@ -56,6 +56,24 @@ fn gsm7_septets_equal_to_ascii_match_the_table() {
 }
 
 #[test]
+fn ascii_septets_are_those_the_table_maps_to_themselves() {
+    for s in 0..=255u8 {
+        let mut text = String::new();
+        let tables = gsm7::Tables::DEFAULT;
+        gsm7::decode_septets(
+            &[s],
+            tables,
+            &mut text,
+            &mut Vec::new(),
+            &[],
+            &mut Vec::new(),
+        );
+        let same = s != 0x1B && text.as_bytes() == [s];
+        assert_eq!(gsm7::is_ascii_septet(s), same, "septet {s:#04x}");
+    }
+}
+
+#[test]
 fn gsm7_extension_table() {
     let d = dec(
         0,

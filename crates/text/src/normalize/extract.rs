@@ -24,6 +24,11 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
             .map(|p| p + search)
         {
             search = dot + 1;
+            // A URL through this dot goes on after it: a dot before a space or the end
+            // of the text (a sentence's end) is no URL's first dot.
+            if !text.get(dot + 1).is_some_and(|&b| is_url_byte(b)) {
+                continue;
+            }
             let mut start = dot;
             while start > floor && text.get(start - 1).is_some_and(|&b| is_url_byte(b)) {
                 start -= 1;

@@ -157,10 +157,9 @@ fn han_run(
             }
             continue;
         }
-        let numeral = is_cn_numeral(cp);
-        watch.numeral(numeral);
+        watch.numeral(is_cn_numeral(cp));
         if o.traditional_to_simplified
-            && let Some(m) = char::from_u32(cp).and_then(t2s)
+            && let Some(m) = t2s_dense(cp).or_else(|| char::from_u32(cp).and_then(t2s))
         {
             if m.len_utf8() != len {
                 return None;
@@ -216,6 +215,25 @@ const fn special() -> [u64; t2s_table::BITMAP.len()] {
     t
 }
 
+/// `t2s` for the dense range, inlined: the bitmap word, its rank and a population count.
+#[inline]
+fn t2s_dense(cp: u32) -> Option<char> {
+    let off = cp.checked_sub(t2s_table::DENSE_LO)?;
+    if cp >= t2s_table::DENSE_HI {
+        return None;
+    }
+    let w = (off / 64) as usize;
+    let word = *t2s_table::BITMAP.get(w)?;
+    let bit = 1u64 << (off % 64);
+    if word & bit == 0 {
+        return None;
+    }
+    let rank = usize::from(*t2s_table::RANK.get(w)?);
+    t2s_table::TARGETS
+        .get(rank + (word & (bit - 1)).count_ones() as usize)
+        .copied()
+}
+
 /// Whether the Han character `cp` may change or is a numeral: one bitmap test in the
 /// dense range, `true` outside it.
 #[inline]
@@ -246,6 +264,123 @@ fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
         });
     }
     let t = out.text.as_bytes();
+    if !o.leet && !ascii_may_trigger(o, t) {
+        return true;
+    }
+    ascii_scan(o, t)
+}
+
+/// A necessary condition for [`ascii_scan`] to find something, checked without branching
+/// on the text so the compiler turns it into vector code: `false` proves the text needs
+/// no contextual step. Most messages hold none of the byte patterns every trigger needs
+/// (a bracket, ` dot`, `hxxp`, ` .`, three single-character words, a lone `0`/`1` beside
+/// a letter); a sentence-ending `. ` is checked exactly, dot by dot.
+fn ascii_may_trigger(o: &NormalizeOptions, t: &[u8]) -> bool {
+    let (deob, conf) = (o.deobfuscate_urls, o.confusables);
+    let n = t.len();
+    // The text between one NUL byte before and three after, so every byte has the
+    // neighbours the patterns look at; in blocks, to bound the copy on the stack.
+    const BLOCK: usize = 256;
+    let mut flags = 0u8;
+    let mut singles = 0u32;
+    let mut block = [0u8; BLOCK + 4];
+    let mut start = 0;
+    while start < n {
+        let len = (n - start).min(BLOCK);
+        // Byte before the block (or NUL), the block, three bytes after (or NULs).
+        block.fill(0);
+        if let Some(&b) = start.checked_sub(1).and_then(|i| t.get(i)) {
+            block[0] = b;
+        }
+        let tail = t.get(start..(start + len + 3).min(n)).unwrap_or(&[]);
+        if let Some(dst) = block.get_mut(1..1 + tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        let (f, k) = block_patterns(&block, len, deob, conf);
+        flags |= f;
+        singles += k;
+        start += len;
+    }
+    if flags != 0 || (o.collapse_separators && singles >= 3) {
+        return true;
+    }
+    deob && dot_space_label(t)
+}
+
+/// The trigger flags and the count of single-character words among the first `len`
+/// bytes after byte 0 of `block` (which holds their neighbours). Comparisons only, with
+/// no table lookups or short-circuit operators, so the loop runs on vector registers.
+#[allow(clippy::indexing_slicing)] // ok: `i + 4 <= len + 3 < block.len()`, checked below
+fn block_patterns(block: &[u8; 260], len: usize, deob: bool, conf: bool) -> (u8, u32) {
+    let len = len.min(block.len() - 4);
+    let digit = |b: u8| u8::from(b.wrapping_sub(b'0') < 10);
+    let letter = |b: u8| u8::from((b | 0x20).wrapping_sub(b'a') < 26);
+    let alnum = |b: u8| digit(b) | letter(b);
+    let is = |b: u8, l: u8| u8::from(b == l);
+    let lower = |b: u8, l: u8| u8::from(b | 0x20 == l);
+    let (deob, conf) = (u8::from(deob), u8::from(conf));
+    let mut flags = 0u8;
+    for i in 0..len {
+        let (p, c, n1, n2, n3) = (
+            block[i],
+            block[i + 1],
+            block[i + 2],
+            block[i + 3],
+            block[i + 4],
+        );
+        let bracket = is(c, b'[') | is(c, b'(') | is(c, b'{') | is(c, b'<');
+        let dot_word = is(c, b' ') & lower(n1, b'd') & lower(n2, b'o') & lower(n3, b't');
+        let hxxp = lower(c, b'h') & lower(n1, b'x') & lower(n2, b'x') & lower(n3, b'p');
+        let space_dot = is(c, b' ') & is(n1, b'.');
+        let lone01 = u8::from(c.wrapping_sub(b'0') < 2)
+            & (digit(p) ^ 1)
+            & (digit(n1) ^ 1)
+            & (letter(p) | letter(n1));
+        flags |= (deob & (bracket | dot_word | hxxp | space_dot)) | (conf & lone01);
+    }
+    // At most one single-character word in two bytes: a byte counter cannot overflow.
+    let mut singles = 0u8;
+    for i in 0..len {
+        let (p, c, n1) = (block[i], block[i + 1], block[i + 2]);
+        singles = singles.wrapping_add(alnum(c) & (alnum(p) ^ 1) & (alnum(n1) ^ 1));
+    }
+    (flags, u32::from(singles))
+}
+
+/// Whether some `. ` is followed, after spaces, by a top-level domain or follows `www`:
+/// what the exact scan's dot state looks for.
+fn dot_space_label(t: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(d) = t.get(from..).and_then(|r| memchr::memchr(b'.', r)) {
+        let d = from + d;
+        from = d + 1;
+        if t.get(d + 1) != Some(&b' ') {
+            continue;
+        }
+        let mut e = d + 1;
+        while t.get(e) == Some(&b' ') {
+            e += 1;
+        }
+        let mut end = e;
+        while t.get(end).is_some_and(|&b| class(b) & ALNUM != 0) {
+            end += 1;
+        }
+        if end == e {
+            continue;
+        }
+        let www = d >= 3
+            && t.get(d - 3..d)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"www"))
+            && (d == 3 || t.get(d - 4).is_some_and(|&b| class(b) & ALNUM == 0));
+        if www || t.get(e..end).is_some_and(is_tld_bytes) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The exact scan of ASCII text: `false` when a contextual step could change it.
+fn ascii_scan(o: &NormalizeOptions, t: &[u8]) -> bool {
     let deob = o.deobfuscate_urls;
     let (mut last_single, mut seps_after, mut chain) = (false, 0u32, 0u32);
     let mut dot = DotState::Idle;

@@ -249,6 +249,27 @@ fn generated_tables_hold_known_entries() {
 }
 
 #[test]
+fn ascii_triggers_are_each_seen_alone() {
+    // Plain sentences around one trigger each, so the quick check must see it by itself.
+    for (s, want) in [
+        ("visit example. com today", "visit example.com today"),
+        ("visit example .com today", "visit example.com today"),
+        ("visit example dot com today", "visit example.com today"),
+        ("visit example(dot)com today", "visit example.com today"),
+        ("open www. example today", "open www.example today"),
+        ("open hxxp://example today", "open http://example today"),
+        ("get F R E E stuff", "get free stuff"),
+        ("it is a b c now", "it is abc now"),
+        ("log in to paypa1 today", "log in to paypal today"),
+        ("log in to 1paypal today", "log in to lpaypal today"),
+    ] {
+        let n = Normalizer::default();
+        assert_eq!(n.normalize(s).as_str(), want, "{s}");
+        assert_eq!(n.normalize_general(s).as_str(), want, "{s}");
+    }
+}
+
+#[test]
 fn buffers_are_reused() {
     let n = Normalizer::default();
     let mut m = MatchText::default();
