@@ -160,6 +160,8 @@ pub struct MatchText {
     phones: Vec<Extracted>,
     units: Vec<Unit>,
     scratch: Vec<Unit>,
+    /// The fast path's output before its one UTF-8 check.
+    bytes: Vec<u8>,
 }
 
 // === impl Normalizer ===
@@ -345,21 +347,8 @@ impl MatchText {
 
     /// Appends `c`, which came from decoded bytes `start..end` of another length.
     fn push_mapped(&mut self, c: char, start: u32, end: u32) {
-        let out = offset(self.text.len());
+        map_seg(&mut self.segs, offset(self.text.len()), start, end);
         self.text.push(c);
-        if let Some(last) = self.segs.last_mut()
-            && !last.identity
-            && last.src == start
-            && last.src_end == end
-        {
-            return;
-        }
-        self.segs.push(Seg {
-            out,
-            src: start,
-            src_end: end,
-            identity: false,
-        });
     }
 
     /// Appends one unit of the general path.
@@ -370,6 +359,24 @@ impl MatchText {
             self.push_mapped(u.c, u.start, u.end);
         }
     }
+}
+
+/// Records that match-text bytes from `out` on come from decoded bytes `start..end` of
+/// another length, extending the last stretch when it covers the same source.
+fn map_seg(segs: &mut Vec<Seg>, out: u32, start: u32, end: u32) {
+    if let Some(last) = segs.last()
+        && !last.identity
+        && last.src == start
+        && last.src_end == end
+    {
+        return;
+    }
+    segs.push(Seg {
+        out,
+        src: start,
+        src_end: end,
+        identity: false,
+    });
 }
 
 /// A text offset as stored in the map. Decoded SMS text is at most a few hundred KiB;

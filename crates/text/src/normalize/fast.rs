@@ -11,15 +11,34 @@ use super::chars::{
     cn_numeral, is_confusable_script, is_han, is_hangul_jamo, is_invisible, is_sentence_punct,
     is_separator, is_tld, is_tld_bytes, is_token_char, t2s,
 };
-use super::{MatchText, NormalizeOptions, offset, t2s_table};
+use super::{MatchText, NormalizeOptions, Seg, map_seg, offset, t2s_table};
 
 /// Normalizes `input` into `out`; `false` when the general path must run instead.
 pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
     if input.is_ascii() {
         return ascii_text(o, input, out);
     }
+    // Built as bytes, so a Han run is copied with one call per character and no `char`
+    // encoding, then checked as UTF-8 once (vector code) and appended.
+    let mut buf = std::mem::take(&mut out.bytes);
+    buf.clear();
+    buf.reserve(input.len());
+    let ok = mixed_text(o, input, &mut buf, &mut out.segs)
+        && match simdutf8::basic::from_utf8(&buf) {
+            Ok(text) => {
+                out.text.push_str(text);
+                true
+            }
+            Err(_) => false,
+        };
+    out.bytes = buf;
+    ok
+}
+
+/// The fast path for text with non-ASCII characters, writing the match text's bytes to
+/// `buf` and its map to `segs`.
+fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut Vec<Seg>) -> bool {
     let bytes = input.as_bytes();
-    out.text.reserve(input.len());
     let mut watch = Watch::new(o);
     // Start (match offset, decoded offset) of the current stretch copied length for
     // length; the map gets one entry per stretch, not per character.
@@ -27,7 +46,7 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if same.is_none() {
-            same = Some((offset(out.text.len()), offset(i)));
+            same = Some((offset(buf.len()), offset(i)));
         }
         if b < 0x80 {
             if class(b) & ALNUM != 0 {
@@ -38,32 +57,28 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
                 while bytes.get(i).is_some_and(|&b| class(b) & ALNUM != 0) {
                     i += 1;
                 }
-                let Some(run) = input.get(start..i) else {
-                    return false;
-                };
-                let at = out.text.len();
-                out.text.push_str(run);
-                let Some(copied) = out.text.get_mut(at..) else {
+                let at = buf.len();
+                buf.extend_from_slice(bytes.get(start..i).unwrap_or(&[]));
+                let Some(copied) = buf.get_mut(at..) else {
                     return false;
                 };
                 if o.case_fold {
                     copied.make_ascii_lowercase();
                 }
-                if !watch.ascii_run(copied.as_bytes()) {
+                if !watch.ascii_run(copied) {
                     return false;
                 }
             } else {
-                let c = char::from(b);
-                out.text.push(c);
+                buf.push(b);
                 i += 1;
-                if !watch.separator(c) {
+                if !watch.separator(char::from(b)) {
                     return false;
                 }
             }
             continue;
         }
         if bmp_han_at(bytes, i).is_some() {
-            match han_run(o, input, i, out, &mut watch) {
+            match han_run(o, input, i, buf, &mut watch) {
                 Some(end) => i = end,
                 None => return false,
             }
@@ -73,7 +88,7 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
             return false;
         };
         if is_han(c) {
-            match han_run(o, input, i, out, &mut watch) {
+            match han_run(o, input, i, buf, &mut watch) {
                 Some(end) => i = end,
                 None => return false,
             }
@@ -92,24 +107,26 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
             } else {
                 a
             };
-            end_same(out, &mut same, src);
-            out.push_mapped(m, src, src.saturating_add(3));
+            end_same(segs, &mut same, src);
+            map_seg(segs, offset(buf.len()), src, src.saturating_add(3));
+            push_char(buf, m);
             if m.is_ascii_alphanumeric() {
                 watch.feed(m)
             } else {
                 watch.separator(m)
             }
         } else if o.nfkc && c == '\u{3000}' {
-            end_same(out, &mut same, src);
-            out.push_mapped(' ', src, src.saturating_add(3));
+            end_same(segs, &mut same, src);
+            map_seg(segs, offset(buf.len()), src, src.saturating_add(3));
+            buf.push(b' ');
             watch.separator(' ')
         } else if matches!(c, '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301F}')
         {
             // CJK punctuation: separators no step changes.
-            out.text.push(c);
+            push_char(buf, c);
             watch.separator(c)
         } else if is_inert(c) {
-            out.text.push(c);
+            push_char(buf, c);
             watch.feed(c)
         } else {
             return false;
@@ -118,8 +135,23 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
             return false;
         }
     }
-    end_same(out, &mut same, offset(input.len()));
+    end_same(segs, &mut same, offset(input.len()));
     watch.finish()
+}
+
+/// The UTF-8 bytes of a code point from U+0800 to U+FFFF.
+#[inline]
+fn utf8_3(cp: u32) -> [u8; 3] {
+    [
+        0xE0 | ((cp >> 12) & 0x0F) as u8,
+        0x80 | ((cp >> 6) & 0x3F) as u8,
+        0x80 | (cp & 0x3F) as u8,
+    ]
+}
+
+/// Appends the UTF-8 bytes of `c`.
+fn push_char(buf: &mut Vec<u8>, c: char) {
+    buf.extend_from_slice(c.encode_utf8(&mut [0u8; 4]).as_bytes());
 }
 
 /// Copies the run of Han characters starting at `start`, folding Traditional to
@@ -128,17 +160,16 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
 ///
 /// Characters of the main CJK blocks are read straight from their three UTF-8 bytes, and
 /// those with no Simplified form that are not numerals (most of them) cost one bitmap
-/// test: the run is copied in stretches, not character by character.
+/// test before their bytes are copied.
 fn han_run(
     o: &NormalizeOptions,
     input: &str,
     start: usize,
-    out: &mut MatchText,
+    buf: &mut Vec<u8>,
     watch: &mut Watch,
 ) -> Option<usize> {
     let bytes = input.as_bytes();
     watch.han_run_start();
-    let mut copy_from = start;
     let mut pos = start;
     let mut count = 0u32;
     loop {
@@ -149,27 +180,28 @@ fn han_run(
                 _ => break,
             },
         };
+        let src = bytes.get(pos..pos + len)?;
         pos += len;
         count += 1;
-        if !is_special(cp) {
-            if watch.num_len > 0 {
-                watch.numeral(false);
-            }
-            continue;
+        let special = is_special(cp);
+        if special {
+            watch.numeral(is_cn_numeral(cp));
+        } else if watch.num_len > 0 {
+            watch.numeral(false);
         }
-        watch.numeral(is_cn_numeral(cp));
-        if o.traditional_to_simplified
-            && let Some(m) = t2s_dense(cp).or_else(|| char::from_u32(cp).and_then(t2s))
-        {
-            if m.len_utf8() != len {
-                return None;
-            }
-            out.text.push_str(input.get(copy_from..pos - len)?);
-            out.text.push(m);
-            copy_from = pos;
+        let simplified = match special && o.traditional_to_simplified {
+            true => t2s_dense(cp).or_else(|| char::from_u32(cp).and_then(t2s)),
+            false => None,
+        };
+        match (simplified, src) {
+            (Some(m), _) if m.len_utf8() != len => return None,
+            // Three bytes in, three bytes out: stores of a known size, no copy call.
+            (Some(m), &[_, _, _]) => buf.extend_from_slice(&utf8_3(u32::from(m))),
+            (None, &[b0, b1, b2]) => buf.extend_from_slice(&[b0, b1, b2]),
+            (Some(m), _) => push_char(buf, m),
+            (None, _) => buf.extend_from_slice(src),
         }
     }
-    out.text.push_str(input.get(copy_from..pos)?);
     watch.han_run_end(count);
     (!watch.hit).then_some(pos)
 }
@@ -185,7 +217,8 @@ fn bmp_han_at(bytes: &[u8], i: usize) -> Option<u32> {
         return None;
     }
     let cp = (u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
-    matches!(cp, 0x3400..=0x4DBF | 0x4E00..=0x9FFF).then_some(cp)
+    // Two subtractions rather than the range pattern, which compiles to vector code here.
+    (cp.wrapping_sub(0x4E00) < 0x5200 || cp.wrapping_sub(0x3400) < 0x19C0).then_some(cp)
 }
 
 /// The Chinese numerals of the Han blocks (`〇` is not Han).
@@ -557,11 +590,11 @@ fn is_hxxp(w: &[u8]) -> bool {
 }
 
 /// Closes the current length-for-length stretch at decoded offset `src_end`.
-fn end_same(out: &mut MatchText, same: &mut Option<(u32, u32)>, src_end: u32) {
+fn end_same(segs: &mut Vec<Seg>, same: &mut Option<(u32, u32)>, src_end: u32) {
     if let Some((out_start, src)) = same.take()
         && src_end > src
     {
-        out.segs.push(super::Seg {
+        segs.push(Seg {
             out: out_start,
             src,
             src_end,
