@@ -149,8 +149,9 @@ struct Unit {
 /// capacity, so the hot path does not allocate.
 ///
 /// Memory: the text, 16 bytes per map stretch (one stretch for text the fast path leaves
-/// length-for-length, one per changed character or run otherwise), and scratch space of
-/// 12 bytes per character when the general path runs.
+/// length-for-length, one per changed character or run otherwise), a copy of the text's
+/// bytes when it holds non-ASCII characters, and scratch space of 12 bytes per character
+/// when the general path runs.
 #[derive(Clone, Debug, Default)]
 pub struct MatchText {
     text: String,
