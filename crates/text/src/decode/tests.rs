@@ -446,6 +446,20 @@ proptest! {
     }
 
     #[test]
+    fn ucs2_wide_blocks_agree_with_the_reference(
+        units in prop::collection::vec(prop_oneof![0x800u16..0xD800, 0xE000u16..=0xFFFF], 0..200),
+        tail in prop::collection::vec(any::<u16>(), 0..3),
+    ) {
+        let bytes: Vec<u8> = units.iter().chain(&tail).flat_map(|u| u.to_be_bytes()).collect();
+        let (mut fast, mut fast_warnings) = (String::new(), Vec::new());
+        decode_ucs2(&bytes, &mut fast, &mut fast_warnings);
+        let (mut reference, mut reference_warnings) = (String::new(), Vec::new());
+        decode_utf16be(&bytes, &mut reference, &mut reference_warnings, &[], &mut Vec::new());
+        prop_assert_eq!(fast, reference);
+        prop_assert_eq!(fast_warnings, reference_warnings);
+    }
+
+    #[test]
     fn ucs2_fast_decoder_agrees_with_the_reference(
         units in prop::collection::vec(
             prop_oneof![any::<u16>(), 0xD800u16..0xE000, 0u16..0x80, 0x4E00u16..0xA000],
