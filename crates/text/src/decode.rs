@@ -397,58 +397,19 @@ pub(crate) fn decode_ucs2(data: &[u8], out: &mut String, warnings: &mut Vec<Deco
             let u = u16::from_be_bytes(pair);
             all & (u >= 0x800) & (u & 0xF800 != 0xD800)
         });
-        if wide {
+        let n = if wide {
             let mut n = 0;
             for (dst, &pair) in buf.as_chunks_mut::<3>().0.iter_mut().zip(block) {
-                let u = u16::from_be_bytes(pair);
-                *dst = [
-                    0xE0 | (u >> 12) as u8,
-                    0x80 | ((u >> 6) & 0x3F) as u8,
-                    0x80 | (u & 0x3F) as u8,
-                ];
+                *dst = utf8_3(u16::from_be_bytes(pair));
                 n += 3;
             }
-            match buf.get(..n).map(simdutf8::basic::from_utf8) {
-                Some(Ok(text)) => out.push_str(text),
-                _ => {
-                    out.truncate(start);
-                    decode_utf16be(data, out, warnings, &[], &mut Vec::new());
-                    return;
-                }
-            }
-            continue;
-        }
-        let mut n = 0;
-        for &pair in block {
-            let u = u16::from_be_bytes(pair);
-            let written = match u {
-                0..=0x7F => buf.get_mut(n).map(|b| *b = u as u8).map(|()| 1),
-                0x80..=0x7FF => buf.get_mut(n..n + 2).map(|b| {
-                    b.copy_from_slice(&[0xC0 | (u >> 6) as u8, 0x80 | (u & 0x3F) as u8]);
-                    2
-                }),
-                0xD800..=0xDFFF => None,
-                _ => buf.get_mut(n..n + 3).map(|b| {
-                    b.copy_from_slice(&[
-                        0xE0 | (u >> 12) as u8,
-                        0x80 | ((u >> 6) & 0x3F) as u8,
-                        0x80 | (u & 0x3F) as u8,
-                    ]);
-                    3
-                }),
-            };
-            match written {
-                Some(k) => n += k,
-                None => {
-                    out.truncate(start);
-                    decode_utf16be(data, out, warnings, &[], &mut Vec::new());
-                    return;
-                }
-            }
-        }
-        match buf.get(..n).map(simdutf8::basic::from_utf8) {
+            Some(n)
+        } else {
+            encode_block(block, &mut buf)
+        };
+        match n.and_then(|n| buf.get(..n)).map(simdutf8::basic::from_utf8) {
             Some(Ok(text)) => out.push_str(text),
-            // Unreachable: the bytes above are UTF-8 by construction.
+            // A surrogate (or, unreachably, bytes that are not UTF-8): the reference decoder.
             _ => {
                 out.truncate(start);
                 decode_utf16be(data, out, warnings, &[], &mut Vec::new());
@@ -460,6 +421,37 @@ pub(crate) fn decode_ucs2(data: &[u8], out: &mut String, warnings: &mut Vec<Deco
         out.push(char::REPLACEMENT_CHARACTER);
         warnings.push(DecodeWarning::OddUcs2Length);
     }
+}
+
+/// Encodes the code units of `block` (big-endian pairs) as UTF-8 into `buf`: the number
+/// of bytes written, or `None` at a surrogate.
+fn encode_block(block: &[[u8; 2]], buf: &mut [u8]) -> Option<usize> {
+    let mut n = 0;
+    for &pair in block {
+        let u = u16::from_be_bytes(pair);
+        n += match u {
+            0..=0x7F => buf.get_mut(n).map(|b| *b = u as u8).map(|()| 1)?,
+            0x80..=0x7FF => buf.get_mut(n..n + 2).map(|b| {
+                b.copy_from_slice(&[0xC0 | (u >> 6) as u8, 0x80 | (u & 0x3F) as u8]);
+                2
+            })?,
+            0xD800..=0xDFFF => return None,
+            _ => buf.get_mut(n..n + 3).map(|b| {
+                b.copy_from_slice(&utf8_3(u));
+                3
+            })?,
+        };
+    }
+    Some(n)
+}
+
+/// The UTF-8 bytes of a code unit from U+0800 up (not a surrogate).
+fn utf8_3(u: u16) -> [u8; 3] {
+    [
+        0xE0 | (u >> 12) as u8,
+        0x80 | ((u >> 6) & 0x3F) as u8,
+        0x80 | (u & 0x3F) as u8,
+    ]
 }
 
 /// UTF-16BE with surrogate pairs; an odd final octet and unpaired surrogates become
