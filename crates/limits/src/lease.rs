@@ -6,9 +6,13 @@
 //!
 //! * **Leased units** (prepaid): Redis takes units from the global count atomically and
 //!   grants them to the node, which consumes them locally and asks for more when half are
-//!   used. A rate lease holds the limit's rate over `lease_window` (at least one unit); a
-//!   quota lease holds up to `quota_allowance` units. Units still unused when the lease
-//!   expires (`lease_ttl`, or one emission interval for slow limits) are given back.
+//!   used. A rate lease holds the limit's rate over `lease_window` (at least one unit), or
+//!   the units asked for since the last top-up if more (refused ones included, at most the
+//!   burst), so a sender that submits in bursts finds its next burst leased; Redis grants
+//!   at most what the global bucket holds. A refusal for lack of lease while a top-up is in
+//!   flight asks again as soon as it lands if Redis had room left. A quota lease holds up
+//!   to `quota_allowance` units. Units still unused when the lease expires (`lease_ttl`, or
+//!   one emission interval for slow limits) are given back.
 //! * **Cold start** (post-paid): a key this node has not used recently has no lease yet. Its
 //!   first units pass on a small allowance (`local_share` of the burst, at most two lease
 //!   windows' worth; for quotas `local_share` of what Redis last reported left, at most
@@ -116,10 +120,13 @@ impl Tuning {
     /// Units to hold leased for a rate: one lease window's worth, at least 1, at most the
     /// burst and `max_lease_units`.
     pub(crate) fn lease_units_rate(&self, p: &GcraParams) -> u64 {
-        self.window_units(p)
-            .min(p.burst())
-            .min(self.max_lease_units)
-            .max(1)
+        self.window_units(p).min(self.max_lease_rate(p)).max(1)
+    }
+
+    /// The largest rate lease recent demand may ask for: the burst, at most
+    /// `max_lease_units`, at least 1. It bounds what one node holds ahead.
+    pub(crate) fn max_lease_rate(&self, p: &GcraParams) -> u64 {
+        p.burst().min(self.max_lease_units).max(1)
     }
 
     /// Cold-start allowance of a rate: `local_share` of the burst, at most two lease
@@ -176,6 +183,10 @@ pub(crate) struct LeaseState {
     warm: bool,
     /// The sync in flight asks for units.
     asking: bool,
+    /// A take of a warm key was refused for lack of lease since the last sync began.
+    starved: bool,
+    /// Units asked for (passed or refused) since the last sync began: sizes a rate top-up.
+    demand: u64,
     /// Units a refused take needed beyond the lease size (oversize messages).
     need: u64,
     /// Refuse until then: the retry time of a rate, or one lease life for a quota.
@@ -246,6 +257,7 @@ impl LeaseState {
             return (Take::Allowed, self.mark_queued());
         }
         self.need = self.need.max(n);
+        self.starved = self.warm;
         (Take::Denied, self.mark_queued())
     }
 
@@ -259,6 +271,7 @@ impl LeaseState {
         n: u64,
     ) -> (Take, bool) {
         let due = self.expire(now, t.cold_rate(p)) && healthy;
+        self.demand = self.demand.saturating_add(n);
         if self.tokens >= n {
             self.tokens -= n;
             let low = self.tokens <= t.lease_units_rate(p) / 2;
@@ -340,8 +353,10 @@ impl LeaseState {
         self.expire(now, cold) && self.mark_queued()
     }
 
-    /// Starts a sync: moves debt and returns in flight and says how many units to lease.
-    pub(crate) fn begin_sync(&mut self, lease_units: u64, now: u64) -> SyncRequest {
+    /// Starts a sync: moves debt and returns in flight and says how many units to lease:
+    /// `lease_units`, or the demand seen since the last sync up to `max_units` if more, or
+    /// what an oversize take needs.
+    pub(crate) fn begin_sync(&mut self, lease_units: u64, max_units: u64, now: u64) -> SyncRequest {
         let debt = std::mem::take(&mut self.debt);
         self.debt_in_flight = self.debt_in_flight.saturating_add(debt);
         let returned = std::mem::take(&mut self.returning);
@@ -351,9 +366,14 @@ impl LeaseState {
         } else {
             0
         };
+        // Demand sizes the lease of a warm key only: a cold key's first sync reports its
+        // post-paid units before it leases more, so cold nodes all get counted first.
+        let demand = std::mem::take(&mut self.demand);
+        let demand = if self.warm { demand.min(max_units) } else { 0 };
+        self.starved = false;
         // A cold key that was not used only gives back; anything else leases ahead.
         let want = if self.warm || debt > 0 || self.need > 0 {
-            lease_units.max(self.need).saturating_sub(held)
+            lease_units.max(demand).max(self.need).saturating_sub(held)
         } else {
             0
         };
@@ -399,7 +419,10 @@ impl LeaseState {
             }
         }
         self.asking = false;
-        if self.debt > 0 || self.returning > 0 {
+        // Takes refused for lack of lease while this sync was in flight ask again at once if
+        // a rate bucket still had room: the next top-up is sized by their demand.
+        let starved = !quota && self.starved && reply.available > 0;
+        if self.debt > 0 || self.returning > 0 || starved {
             true
         } else {
             self.queued = false;
@@ -590,7 +613,7 @@ mod tests {
         // Cold: post-paid allowance; the first take queues a sync.
         assert_eq!(s.take_rate(&p, &t, true, now, 1), (Take::Allowed, true));
         assert_eq!(s.take_rate(&p, &t, true, now, 1), (Take::Allowed, false));
-        let req = s.begin_sync(t.lease_units_rate(&p), now);
+        let req = s.begin_sync(t.lease_units_rate(&p), t.max_lease_rate(&p), now);
         assert_eq!(
             req,
             SyncRequest {
@@ -616,13 +639,13 @@ mod tests {
         let p = GcraParams::per_second(1000.0, 100).unwrap();
         let mut s = LeaseState::new(t.cold_rate(&p));
         assert_eq!(s.take_rate(&p, &t, true, 0, 1).0, Take::Allowed);
-        let _ = s.begin_sync(10, 0);
+        let _ = s.begin_sync(10, 100, 0);
         s.finish_sync(reply(10, 80, 0), t.lease_ttl_rate(&p), 0, false);
         assert_eq!(s.tokens(999 * MS), 10);
         assert!(!s.is_idle(999 * MS));
         // Expiry found by the sweep: units go back, nothing is leased ahead for an idle key.
         assert!(s.sweep(1000 * MS, t.cold_rate(&p)));
-        let req = s.begin_sync(10, 1000 * MS);
+        let req = s.begin_sync(10, 100, 1000 * MS);
         assert_eq!(
             req,
             SyncRequest {
@@ -647,7 +670,7 @@ mod tests {
         let mut s = LeaseState::new(t.cold_rate(&p));
         let now = 5000 * MS;
         assert_eq!(s.take_rate(&p, &t, true, now, 1).0, Take::Allowed);
-        let req = s.begin_sync(t.lease_units_rate(&p), now);
+        let req = s.begin_sync(t.lease_units_rate(&p), t.max_lease_rate(&p), now);
         assert_eq!(req.want, 1);
         s.finish_sync(reply(0, 0, 100), t.lease_ttl_rate(&p), now, false);
         assert_eq!(
@@ -659,7 +682,7 @@ mod tests {
             s.take_rate(&p, &t, true, now + 100 * MS, 1),
             (Take::Denied, true)
         );
-        let _ = s.begin_sync(1, now + 100 * MS);
+        let _ = s.begin_sync(1, 1, now + 100 * MS);
         s.finish_sync(
             reply(1, 0, 100),
             t.lease_ttl_rate(&p),
@@ -678,10 +701,97 @@ mod tests {
         let p = GcraParams::per_second(100.0, 10).unwrap();
         let mut s = LeaseState::new(t.cold_rate(&p));
         let _ = s.take_rate(&p, &t, true, 0, 1);
-        let _ = s.begin_sync(t.lease_units_rate(&p), 0);
+        let _ = s.begin_sync(t.lease_units_rate(&p), t.max_lease_rate(&p), 0);
         s.finish_sync(reply(1, 8, 0), t.lease_ttl_rate(&p), 0, false);
         assert_eq!(s.take_rate(&p, &t, true, 0, 6).0, Take::Denied);
-        assert_eq!(s.begin_sync(t.lease_units_rate(&p), 0).want, 5);
+        assert_eq!(
+            s.begin_sync(t.lease_units_rate(&p), t.max_lease_rate(&p), 0)
+                .want,
+            5
+        );
+    }
+
+    /// Lease size, largest lease and lease life of a rate.
+    fn rate_sizes(t: &Tuning, p: &GcraParams) -> (u64, u64, u64) {
+        (
+            t.lease_units_rate(p),
+            t.max_lease_rate(p),
+            t.lease_ttl_rate(p),
+        )
+    }
+
+    #[test]
+    fn bursty_demand_sizes_the_next_lease() {
+        let t = tuning();
+        // 100/s: one lease window (10 ms) is one unit; the burst (30) bounds the demand.
+        let p = GcraParams::per_second(100.0, 30).unwrap();
+        let (lease, max, ttl) = rate_sizes(&t, &p);
+        assert_eq!((lease, max), (1, 30));
+        let mut s = LeaseState::new(t.cold_rate(&p));
+        let now = 1000 * MS;
+        let passed = (0..40)
+            .filter(|_| s.take_rate(&p, &t, true, now, 1).0 == Take::Allowed)
+            .count();
+        assert_eq!(passed, 2, "cold allowance only");
+        // A cold key reports what passed and leases one window's worth.
+        let req = s.begin_sync(lease, max, now);
+        assert_eq!((req.debt, req.want), (2, 1));
+        assert!(!s.finish_sync(reply(1, 27, 0), ttl, now, false));
+        // Warm: the next burst's demand (40 asked, capped at the burst) sizes the top-up.
+        let now = now + 100 * MS;
+        let passed = (0..40)
+            .filter(|_| s.take_rate(&p, &t, true, now, 1).0 == Take::Allowed)
+            .count();
+        assert_eq!(passed, 1);
+        let req = s.begin_sync(lease, max, now);
+        assert_eq!((req.debt, req.want), (0, 30));
+        // Redis holds fewer: it grants what it has, and the next burst finds them leased.
+        assert!(!s.finish_sync(reply(28, 0, 0), ttl, now, false));
+        let now = now + 100 * MS;
+        let passed = (0..30)
+            .filter(|_| s.take_rate(&p, &t, true, now, 1).0 == Take::Allowed)
+            .count();
+        assert_eq!(passed, 28);
+        // A sync with no demand since it began asks one window's worth again.
+        let _ = s.begin_sync(lease, max, now);
+        s.finish_sync(reply(1, 9, 0), ttl, now, false);
+        assert_eq!(s.begin_sync(lease, max, now).want, 0, "one unit held");
+    }
+
+    #[test]
+    fn refusals_during_a_sync_ask_again_while_redis_has_room() {
+        let t = tuning();
+        let p = GcraParams::per_second(100.0, 30).unwrap();
+        let (lease, max, ttl) = rate_sizes(&t, &p);
+        let mut s = LeaseState::new(t.cold_rate(&p));
+        let now = 1000 * MS;
+        assert_eq!(s.take_rate(&p, &t, true, now, 1).0, Take::Allowed);
+        let _ = s.begin_sync(lease, max, now);
+        assert!(!s.finish_sync(reply(1, 28, 0), ttl, now, false));
+        // A burst: the driver starts the top-up after three takes...
+        let passed = (0..3)
+            .filter(|_| s.take_rate(&p, &t, true, now, 1).0 == Take::Allowed)
+            .count();
+        assert_eq!(passed, 1);
+        assert_eq!(s.begin_sync(lease, max, now).want, 3);
+        // ...and the rest of the burst is refused while it is in flight.
+        for _ in 0..27 {
+            assert_eq!(s.take_rate(&p, &t, true, now, 1), (Take::Denied, false));
+        }
+        // Redis still had room: ask again at once, sized by the refused demand.
+        assert!(s.finish_sync(reply(3, 24, 0), ttl, now, false));
+        let req = s.begin_sync(lease, max, now);
+        assert_eq!(req.want, 24, "27 asked, 3 held");
+        assert!(!s.finish_sync(reply(24, 0, 0), ttl, now, false));
+        assert_eq!(s.tokens(now), 27);
+        // Refusals during a sync that emptied the bucket wait for the next take instead.
+        for _ in 0..27 {
+            assert_eq!(s.take_rate(&p, &t, true, now, 1).0, Take::Allowed);
+        }
+        assert_eq!(s.take_rate(&p, &t, true, now, 1).0, Take::Denied);
+        let _ = s.begin_sync(lease, max, now);
+        assert_eq!(s.take_rate(&p, &t, true, now, 1), (Take::Denied, false));
+        assert!(!s.finish_sync(reply(0, 0, 10), ttl, now, false));
     }
 
     #[test]
@@ -713,7 +823,7 @@ mod tests {
             .filter(|_| s.take_quota(7, 10, &t, true, 0, 1).0 == Take::Allowed)
             .count();
         assert_eq!(passed, 5);
-        let req = s.begin_sync(t.quota_allowance, 0);
+        let req = s.begin_sync(t.quota_allowance, t.quota_allowance, 0);
         assert_eq!((req.debt, req.want), (5, 1000));
         // Redis had 5 left and grants them all to this node.
         s.finish_sync(reply(5, 0, 0), t.lease_ttl_ns, 0, true);
@@ -724,7 +834,7 @@ mod tests {
                 .count(),
             5
         );
-        let _ = s.begin_sync(t.quota_allowance, 0);
+        let _ = s.begin_sync(t.quota_allowance, t.quota_allowance, 0);
         s.finish_sync(reply(0, 0, 0), t.lease_ttl_ns, 0, true);
         assert_eq!(s.take_quota(7, 10, &t, true, 0, 1), (Take::Denied, false));
         assert_eq!(s.used(), 10);
@@ -739,10 +849,10 @@ mod tests {
         for _ in 0..3 {
             let _ = s.take_quota(1, 100, &t, true, 0, 1);
         }
-        let req = s.begin_sync(0, 0);
+        let req = s.begin_sync(0, 0, 0);
         assert_eq!(req.debt, 3);
         s.fail_sync();
-        assert_eq!(s.begin_sync(0, 0).debt, 3);
+        assert_eq!(s.begin_sync(0, 0, 0).debt, 3);
         assert!(!s.is_idle(0));
     }
 }

@@ -275,10 +275,11 @@ impl RedisDriver {
         match &pending {
             Pending::Cell(cell) => match cell.kind {
                 CellKind::Rate(params) => {
-                    let request = cell
-                        .state
-                        .lock()
-                        .begin_sync(tuning.lease_units_rate(&params), t);
+                    let request = cell.state.lock().begin_sync(
+                        tuning.lease_units_rate(&params),
+                        tuning.max_lease_rate(&params),
+                        t,
+                    );
                     Some(Item {
                         key: format!("{prefix}:{}", cell.key),
                         args: gcra_args(params.interval(), params.burst(), request),
@@ -291,7 +292,8 @@ impl RedisDriver {
                 CellKind::Quota { daily } => {
                     let mut state = cell.state.lock();
                     let (period, limit) = (state.period, state.limit);
-                    let request = state.begin_sync(tuning.quota_allowance, t);
+                    let request =
+                        state.begin_sync(tuning.quota_allowance, tuning.quota_allowance, t);
                     drop(state);
                     let offset = self.shared.quota_offset_secs();
                     let end = if daily {
@@ -325,8 +327,11 @@ impl RedisDriver {
                 let Keyed::Remote(table) = &self.shared.keyed else {
                     return None;
                 };
-                let units = tuning.lease_units_rate(&params);
-                let request = table.with_existing(*key, |s| s.begin_sync(units, t))?;
+                let (units, max) = (
+                    tuning.lease_units_rate(&params),
+                    tuning.max_lease_rate(&params),
+                );
+                let request = table.with_existing(*key, |s| s.begin_sync(units, max, t))?;
                 let addr = AddressKey::from_raw(key.key);
                 Some(Item {
                     key: format!("{prefix}:{scope}:{addr}"),

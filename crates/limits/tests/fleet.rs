@@ -143,6 +143,63 @@ fn two_instances_hold_one_global_rate() {
 }
 
 #[test]
+fn bursty_sender_gets_its_rate_across_two_instances() {
+    let redis = RedisServer::start().unwrap();
+    // The default 10 ms lease window is one unit of a 100/s limit.
+    let fleet = Fleet::start(
+        &redis_config(
+            &redis.url(),
+            "[accounts.acme]\nmessages_per_second = 100.0\nburst = 30\n",
+        ),
+        2,
+    );
+    // Each instance receives 30 messages at once every 100 ms for 5 s (600/s offered).
+    const BURSTS: u32 = 50;
+    let start = Instant::now();
+    let passed: Vec<u64> = std::thread::scope(|s| {
+        let threads: Vec<_> = fleet
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(n, node)| {
+                s.spawn(move || {
+                    let dests: Vec<String> = (0..30).map(|i| format!("4479{n}{i:02}")).collect();
+                    let (mut passed, mut slowest) = (0u64, Duration::ZERO);
+                    for b in 0..BURSTS {
+                        let at = start + Duration::from_millis(100) * b;
+                        std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                        // The whole burst is checked before a Redis round trip could
+                        // complete, as a proxy does with a window of PDUs read at once.
+                        let began = Instant::now();
+                        for dest in &dests {
+                            passed += u64::from(check(node, "acme", dest).is_allowed());
+                        }
+                        slowest = slowest.max(began.elapsed());
+                    }
+                    eprintln!("node {n}: slowest burst took {slowest:?}");
+                    passed
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let total: u64 = passed.iter().sum();
+    // The burst plus the rate over the time from the first burst to the end of the last
+    // (4.9 s when the bursts kept their schedule).
+    let expected = 30.0 + 100.0 * elapsed;
+    eprintln!(
+        "bursty sender: {passed:?} = {total} allowed in {elapsed:.2} s, expected {expected:.0}"
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let ratio = total as f64 / expected;
+    assert!(
+        (0.9..=1.1).contains(&ratio),
+        "{total} allowed, expected {expected:.0} +- 10 %: {passed:?}"
+    );
+}
+
+#[test]
 fn redis_killed_and_restarted_during_traffic() {
     let mut redis = RedisServer::start().unwrap();
     let fleet = Fleet::start(
