@@ -264,8 +264,9 @@ pub struct RedisConfig {
     /// Prefix of every key, one per deployment; default `smppguard`.
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
-    /// A lease holds this many milliseconds of a limit's rate; default 10. Larger leases mean
-    /// fewer Redis calls and a larger accuracy tolerance (see docs/limits.md).
+    /// A lease holds at least this many milliseconds of a limit's rate (more when recent
+    /// demand was larger, up to the burst); default 10. Larger leases mean fewer Redis calls
+    /// and a larger accuracy tolerance (see docs/limits.md).
     #[serde(default = "default_lease_window_ms")]
     pub lease_window_ms: u32,
     /// Unused leased units expire after this many milliseconds; default 1000.
