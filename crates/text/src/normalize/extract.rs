@@ -131,7 +131,13 @@ fn url_at(text: &[u8], i: usize) -> Option<usize> {
     if !first.is_ascii_alphanumeric() {
         return None;
     }
-    if let Some(p) = i.checked_sub(1).and_then(|p| text.get(p))
+    let scheme = starts_with_ci(text, i, b"http://") || starts_with_ci(text, i, b"https://");
+    let www = starts_with_ci(text, i, b"www.");
+    // A scheme or `www.` starts a URL whatever is glued before it (`inbox:http://`,
+    // `请点击http://`); a bare host starts at a word's start only (`file.txt` in `myfile.txt`).
+    if !scheme
+        && !www
+        && let Some(p) = i.checked_sub(1).and_then(|p| text.get(p))
         && (is_host_byte(*p) || matches!(*p, b'.' | b'/' | b'@' | b':'))
     {
         return None;
@@ -143,11 +149,11 @@ fn url_at(text: &[u8], i: usize) -> Option<usize> {
         }
         e
     };
-    let end = if starts_with_ci(text, i, b"http://") || starts_with_ci(text, i, b"https://") {
+    let end = if scheme {
         let e = scan(i);
         // At least one character after the scheme.
         (e > i + 8 || (e > i + 7 && starts_with_ci(text, i, b"http://"))).then_some(e)?
-    } else if starts_with_ci(text, i, b"www.") {
+    } else if www {
         let e = scan(i);
         (e > i + 4).then_some(e)?
     } else {

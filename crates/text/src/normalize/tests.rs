@@ -355,6 +355,9 @@ fn ascii_tricky_text() -> impl Strategy<Value = String> {
         Just("pay".to_owned()),
         Just("@".to_owned()),
         Just(":".to_owned()),
+        Just("http://".to_owned()),
+        Just("HTTPS://".to_owned()),
+        Just(">".to_owned()),
         (0u8..128).prop_map(|b| char::from(b).to_string()),
     ];
     prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
@@ -397,6 +400,7 @@ fn cjk_text() -> impl Strategy<Value = String> {
         Just("com".to_owned()),
         Just("dot".to_owned()),
         Just("hxxp".to_owned()),
+        Just("http://".to_owned()),
         Just("a".to_owned()),
         Just("😀".to_owned()),
         Just("カ".to_owned()),
@@ -531,4 +535,87 @@ proptest! {
             prop_assert!(!r.is_empty(), "{:?} at {} has no source", c, i);
         }
     }
+}
+
+/// The URLs of `decoded`, each with the decoded text its range covers.
+fn urls_of(decoded: &str) -> Vec<(String, String)> {
+    let m = Normalizer::default().normalize(decoded);
+    m.urls()
+        .iter()
+        .map(|u| (u.value.clone(), decoded[u.range.clone()].to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_scheme_or_www_starts_a_url_whatever_comes_before_it() {
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "inbox:http://example-bank.top/x",
+            "http://example-bank.top/x",
+            "http://example-bank.top/x",
+        ),
+        (
+            "here>>https://ab.cd/c now",
+            "https://ab.cd/c",
+            "https://ab.cd/c",
+        ),
+        ("me...http://x.co/y", "http://x.co/y", "http://x.co/y"),
+        ("请点击http://x.cn/a", "http://x.cn/a", "http://x.cn/a"),
+        ("see (www.x.com) today", "www.x.com", "www.x.com"),
+        (
+            "loginHTTPS://Pay.example.net/qr?id=12.",
+            "https://pay.example.net/qr?id=12",
+            "HTTPS://Pay.example.net/qr?id=12",
+        ),
+        (
+            "go:www.shop-x.com/p",
+            "www.shop-x.com/p",
+            "www.shop-x.com/p",
+        ),
+    ];
+    for (decoded, value, quoted) in cases {
+        assert_eq!(
+            urls_of(decoded),
+            [(value.to_owned(), quoted.to_owned())],
+            "{decoded}"
+        );
+        // The fast path and the reference path agree.
+        let n = Normalizer::default();
+        assert_eq!(
+            n.normalize(decoded).urls(),
+            n.normalize_general(decoded).urls()
+        );
+    }
+    // Spans in the decoded text and in the match text.
+    let decoded = "请点击http://x.cn/a。";
+    let m = Normalizer::default().normalize(decoded);
+    let u = &m.urls()[0];
+    assert_eq!(u.range, 9..22);
+    assert_eq!(&m.as_str()[u.match_range.clone()], "http://x.cn/a");
+    let m = Normalizer::default().normalize("inbox:http://example-bank.top/x");
+    assert_eq!(m.urls()[0].match_range, 6..31);
+    assert_eq!(m.urls()[0].range, 6..31);
+    // A URL glued to another keeps the first whole; the second is inside it.
+    assert_eq!(
+        urls_of("x:https://a.co/r?u=http://b.co/s"),
+        [(
+            "https://a.co/r?u=http://b.co/s".to_owned(),
+            "https://a.co/r?u=http://b.co/s".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn a_bare_host_does_not_start_mid_word() {
+    assert!(urls_of("open myfile.txt now").is_empty());
+    assert_eq!(
+        urls_of("open myshop.com now"),
+        [("myshop.com".to_owned(), "myshop.com".to_owned())]
+    );
+    // A bare host after a colon or slash still does not start there.
+    assert!(
+        urls_of("ref:abc.xyz-1/2")
+            .iter()
+            .all(|(v, _)| v != "abc.xyz-1/2")
+    );
 }
