@@ -220,13 +220,15 @@ fn parts_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Checks one message (all its `parts`) against every limit that applies to it.
+/// Checks one message (all its `parts`) against every limit that applies to it, at
+/// `now` (read once per message by the caller, which feeds [`observe`] the same instant).
 pub(crate) fn check(
     shared: &Shared,
     parts: &[Part],
     account: &str,
     source_addr: &str,
     destination_addr: &str,
+    now: Nanos,
 ) -> Check {
     if !applies(shared, parts) {
         return Check::Skipped;
@@ -237,7 +239,7 @@ pub(crate) fn check(
         source_addr,
         destination_addr,
         parts: parts_u32(parts.len()),
-        now: Nanos::now(),
+        now,
         wall_clock: UnixTime::now(),
     });
     match decision {
@@ -291,14 +293,19 @@ pub(crate) fn refund(
     });
 }
 
-/// Feeds adaptive protection with the filter's verdict on one message; logs and counts
-/// a restriction it puts in force.
-pub(crate) fn observe(shared: &Shared, account: &str, blocked: bool, destination_addr: &str) {
-    let Some(r) =
-        shared
-            .limits
-            .limiter
-            .observe_verdict(account, blocked, destination_addr, Nanos::now())
+/// Feeds adaptive protection with the filter's verdict on one message at `now`; logs and
+/// counts a restriction it puts in force.
+pub(crate) fn observe(
+    shared: &Shared,
+    account: &str,
+    blocked: bool,
+    destination_addr: &str,
+    now: Nanos,
+) {
+    let Some(r) = shared
+        .limits
+        .limiter
+        .observe_verdict(account, blocked, destination_addr, now)
     else {
         return;
     };

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use smppguard_codec::{Body, COctetString, CommandStatus, Content, Pdu, SubmitSmResp};
+use smppguard_limits::Nanos;
 use smppguard_metrics::Outcome;
 use smppguard_text::{
     CompleteMessage, DecodeOptions, Incomplete, PartInput, PartKey, PushOutcome, RejectReason,
@@ -342,7 +343,6 @@ fn act(
     destination: &str,
     text: &str,
 ) {
-    let limited = crate::limits::applies(shared, &parts);
     let (status, outcome) = match verdict.decision {
         Decision::Forward => {
             return forward_within_limits(shared, parts, account, route, source, destination);
@@ -358,8 +358,8 @@ fn act(
         Decision::Drop => (None, Outcome::Dropped),
     };
     add(&shared.stats.requests_blocked, parts.len() as u64);
-    if limited {
-        crate::limits::observe(shared, &account.system_id, true, destination);
+    if crate::limits::applies(shared, &parts) {
+        crate::limits::observe(shared, &account.system_id, true, destination, Nanos::now());
     }
     audit(
         shared,
@@ -409,7 +409,8 @@ fn forward_within_limits(
 ) {
     let id: &str = &account.system_id;
     let n = parts.len();
-    match crate::limits::check(shared, &parts, id, source, destination) {
+    let now = Nanos::now();
+    match crate::limits::check(shared, &parts, id, source, destination, now) {
         crate::limits::Check::Skipped => {
             forward(shared, parts, account, route);
         }
@@ -417,13 +418,13 @@ fn forward_within_limits(
             if !forward(shared, parts, account, route) {
                 crate::limits::refund(shared, n, id, source, destination);
             }
-            crate::limits::observe(shared, id, false, destination);
+            crate::limits::observe(shared, id, false, destination, now);
         }
         crate::limits::Check::Refused { outcome, status } => {
             for part in parts {
                 part.reply.answer(outcome, status);
             }
-            crate::limits::observe(shared, id, false, destination);
+            crate::limits::observe(shared, id, false, destination, now);
         }
     }
 }
