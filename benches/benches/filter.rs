@@ -21,55 +21,21 @@
 
 #[path = "filter/corpus.rs"]
 mod corpus;
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use corpus::{BENCH_PACK, GenPack, Message, generated_pack, messages, regex_syntax};
-use cpu_time::ThreadTime;
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use regex::{RegexSet, RegexSetBuilder};
 use smppguard_filter::{Engine, Envelope, Prepared, RulePack, Ruleset, Scratch};
 use smppguard_text::{DecodeOptions, DecodedPart, MatchText, PartInput, decode_part_into};
+use thread_cpu::ThreadCpu;
 
 /// Messages per benchmark iteration: throughput is reported per message.
 const BATCH: usize = 2000;
-
-/// The benchmark thread's CPU time, in nanoseconds: other tenants of a shared machine
-/// do not inflate it the way they inflate wall time.
-struct ThreadCpu;
-
-impl Measurement for ThreadCpu {
-    type Intermediate = Option<ThreadTime>;
-    type Value = u64;
-
-    fn start(&self) -> Self::Intermediate {
-        ThreadTime::try_now().ok()
-    }
-
-    fn end(&self, start: Self::Intermediate) -> u64 {
-        start
-            .and_then(|t| t.try_elapsed().ok())
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-    }
-
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a.saturating_add(*b)
-    }
-
-    fn zero(&self) -> u64 {
-        0
-    }
-
-    fn to_f64(&self, value: &u64) -> f64 {
-        *value as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WallTime.formatter()
-    }
-}
 
 fn envelope() -> Envelope<'static> {
     Envelope {

@@ -12,16 +12,19 @@
 //!
 //! Run: `cargo bench -p smppguard-benches --bench text`
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+
 use std::hint::black_box;
 use std::time::Duration;
 
-use cpu_time::ThreadTime;
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smppguard_text::{
     DecodeOptions, DecodedPart, MatchText, NormalizeOptions, Normalizer, PartInput,
     decode_part_into,
 };
+use thread_cpu::ThreadCpu;
 
 /// 70 characters of Traditional Chinese account-notice text.
 const ZH: &str = "親愛的客戶您好，您的帳戶本月帳單已經產生，請於繳款截止日前完成繳款，以免產生延滯費用。如有任何的疑問請洽客服專線，非常謝謝您長久支持與愛護。";
@@ -47,40 +50,6 @@ fn gsm7(s: &str) -> Vec<u8> {
             other => other,
         })
         .collect()
-}
-
-/// CPU time of the benchmark thread, in nanoseconds.
-struct ThreadCpu;
-
-impl Measurement for ThreadCpu {
-    type Intermediate = Option<ThreadTime>;
-    type Value = u64;
-
-    fn start(&self) -> Self::Intermediate {
-        ThreadTime::try_now().ok()
-    }
-
-    fn end(&self, start: Self::Intermediate) -> u64 {
-        start
-            .and_then(|t| t.try_elapsed().ok())
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-    }
-
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a.saturating_add(*b)
-    }
-
-    fn zero(&self) -> u64 {
-        0
-    }
-
-    fn to_f64(&self, value: &u64) -> f64 {
-        *value as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WallTime.formatter()
-    }
 }
 
 fn bench_wall(c: &mut Criterion) {
