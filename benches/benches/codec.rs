@@ -25,14 +25,13 @@
 // caught on its first run, not input handling.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+
 use std::{hint::black_box, time::Duration};
 
 use bytes::{Bytes, BytesMut};
-use cpu_time::ThreadTime;
-use criterion::{
-    BatchSize, Criterion, Throughput, criterion_group, criterion_main,
-    measurement::{Measurement, ValueFormatter, WallTime},
-};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rusmpp::{
     decode::DecodeWithLength as _,
     encode::{Length as _, owned::Encode as _},
@@ -41,6 +40,7 @@ use rusmpp_core::{command::borrowed::Command as BorrowedCommand, decode::borrowe
 use smppguard_codec::{
     Body, COctetString, CommandStatus, Pdu, ShortMessage, SubmitSm, Timestamp, TlvTag, Tlvs,
 };
+use thread_cpu::ThreadCpu;
 
 /// TLV capacity of rusmpp's borrowed decoder.
 const RUSMPP_TLVS: usize = 16;
@@ -129,42 +129,7 @@ fn shared_frame(bytes: &[u8]) -> Bytes {
     read_buf.split_to(bytes.len()).freeze()
 }
 
-/// Criterion measurement in thread CPU time; values and formatting as wall time.
-struct ThreadCpuTime;
-
-/// Source of criterion's duration formatter (a unit struct with no state).
-static WALL_TIME: WallTime = WallTime;
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = ThreadTime;
-    type Value = Duration;
-
-    fn start(&self) -> ThreadTime {
-        ThreadTime::now()
-    }
-
-    fn end(&self, started: ThreadTime) -> Duration {
-        started.elapsed()
-    }
-
-    fn add(&self, v1: &Duration, v2: &Duration) -> Duration {
-        *v1 + *v2
-    }
-
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL_TIME.formatter()
-    }
-}
-
-type Bench = Criterion<ThreadCpuTime>;
+type Bench = Criterion<ThreadCpu>;
 
 fn decode(c: &mut Bench) {
     for (name, frame) in frames() {
@@ -241,7 +206,7 @@ fn encode(c: &mut Bench) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .with_measurement(ThreadCpuTime)
+        .with_measurement(ThreadCpu)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(50);
