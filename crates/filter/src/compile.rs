@@ -11,7 +11,12 @@
 //!   expressions);
 //! - `SINGLEMATCH` on every expression: a term only needs to know it matched once;
 //! - identical expressions on the same field are compiled once and fan out to every
-//!   pattern that uses them.
+//!   pattern that uses them;
+//! - expressions whose matches do not depend on UTF-8 decoding (literals, alternations of
+//!   literals, ASCII classes) are compiled as plain bytes, without UTF-8 mode and UCP
+//!   (see [`bytewise`]): Hyperscan's byte engines are faster than its UTF-8 automata;
+//! - `.` ("the field has a value") is answered from the value itself, without a scan, and a
+//!   field left with no other expression has no database at all.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +30,10 @@ use crate::error::{Diagnostic, Error, Problem};
 use crate::list::{List, ListKind};
 use crate::model::{Action, Category, Field, Mode};
 use crate::pack::{Cond, HsExpr, RuleDef, RulePack, TermDef, TermKind};
+
+mod bytewise;
+#[cfg(test)]
+mod equivalence;
 
 /// Identifies a compiled ruleset: a digest of the pack's files and lists, so the same pack
 /// has the same version on every node and after every restart.
@@ -52,6 +61,36 @@ pub struct RuleInfo<'a> {
     pub mode: Mode,
     /// Its priority.
     pub priority: i32,
+}
+
+/// One Hyperscan expression of a compiled ruleset, as [`Ruleset::expressions`] lists it:
+/// what a cost profile compiles alone to find which expressions a pack's scan time goes to.
+#[derive(Clone, Debug)]
+pub struct ExpressionInfo<'a> {
+    /// The field whose database holds it.
+    pub field: Field,
+    /// The expression as handed to Hyperscan (literals escaped, text patterns folded).
+    pub expression: &'a str,
+    /// The patterns that use it, as `rule-id.name` for a rule's own pattern and `name` for
+    /// a shared one.
+    pub patterns: Vec<String>,
+    /// Whether it is in the field's Hyperscan database; `false` for `.`, which is answered
+    /// from the value without a scan.
+    pub scanned: bool,
+    flags: PatternFlags,
+}
+
+impl ExpressionInfo<'_> {
+    /// The Hyperscan pattern exactly as the ruleset compiles it (flags included, no id).
+    pub fn hyperscan_pattern(&self) -> Pattern {
+        Pattern {
+            expression: self.expression.to_owned(),
+            flags: self.flags,
+            id: None,
+            ext: Default::default(),
+            som: None,
+        }
+    }
 }
 
 /// Sizes and timings of a compiled ruleset, for `rules check`, reload reports and metrics.
@@ -82,7 +121,10 @@ pub struct RulesetStats {
 
 /// One field's database and the tables that map its match ids back to patterns.
 pub(crate) struct FieldDb {
-    pub(crate) db: BlockDatabase,
+    /// `None` when every expression of the field is answered without a scan.
+    pub(crate) db: Option<BlockDatabase>,
+    /// Expressions answered without a scan: `.` (see [`AnyValue`]).
+    pub(crate) any_value: Vec<(u32, AnyValue)>,
     /// Expression id → range in `term_ids` (CSR layout).
     expr_term_start: Vec<u32>,
     term_ids: Vec<u32>,
@@ -91,6 +133,51 @@ pub(crate) struct FieldDb {
     /// Per expression whose match start is not known from its length, an end-anchored
     /// regex that finds it (see [`explainer`]).
     pub(crate) explain: Vec<Option<regex::bytes::Regex>>,
+}
+
+/// An expression that matches any value with a character in it: `.` (with dot-all, any
+/// character; without, any but a newline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AnyValue {
+    /// `.` with dot-all.
+    AnyChar,
+    /// `.` without dot-all.
+    AnyButNewline,
+}
+
+impl AnyValue {
+    /// The kind of `e`, if it is one.
+    fn of(e: &HsExpr) -> Option<Self> {
+        if e.expression != "." {
+            return None;
+        }
+        Some(if e.flags.dotall {
+            Self::AnyChar
+        } else {
+            Self::AnyButNewline
+        })
+    }
+
+    /// Where the first match of the expression in `value` ends, as Hyperscan would report
+    /// it: after the first character it accepts (a whole UTF-8 character in UTF-8 mode).
+    pub(crate) fn first_match_end(self, value: &[u8], utf8: bool) -> Option<usize> {
+        let start = match self {
+            Self::AnyChar => 0,
+            Self::AnyButNewline => value.iter().position(|&b| b != b'\n')?,
+        };
+        let first = *value.get(start)?;
+        let len = if utf8 {
+            match first {
+                0xf0..=0xff => 4,
+                0xe0..=0xef => 3,
+                0xc0..=0xdf => 2,
+                _ => 1,
+            }
+        } else {
+            1
+        };
+        Some(start.saturating_add(len).min(value.len()))
+    }
 }
 
 impl FieldDb {
@@ -164,6 +251,7 @@ pub struct Ruleset {
     prototype: Mutex<hyperscan::Scratch>,
     pub(crate) normalizer: Normalizer,
     pub(crate) stats: RulesetStats,
+    tuning: Tuning,
 }
 
 impl std::fmt::Debug for Ruleset {
@@ -199,8 +287,45 @@ pub(crate) fn compiles_on_this_thread() -> u64 {
     COMPILES.with(std::cell::Cell::get)
 }
 
-/// Builds the Hyperscan pattern for an expression. `single` adds `SINGLEMATCH`.
-fn pattern(e: &HsExpr, single: bool) -> Pattern {
+/// Which of the compile-time optimizations a ruleset uses: all of them, except in tests
+/// that check the verdicts do not change without them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tuning {
+    /// Compile UTF-8-insensitive expressions as plain bytes ([`bytewise`]).
+    pub(crate) bytewise: bool,
+    /// Answer `.` from the value, without a scan ([`AnyValue`]).
+    pub(crate) any_value: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            bytewise: true,
+            any_value: true,
+        }
+    }
+}
+
+impl Tuning {
+    /// Whether `e` is compiled as plain bytes on `field` of a pack with `normalizer`.
+    fn bytes(self, e: &HsExpr, field: Field, normalizer: &Normalizer) -> bool {
+        let nfkc_text = field == Field::Text && normalizer.options().nfkc;
+        self.bytewise && bytewise::is_bytewise(e, nfkc_text)
+    }
+
+    /// Whether `e` is answered without a scan.
+    fn any_value(self, e: &HsExpr) -> Option<AnyValue> {
+        if self.any_value {
+            AnyValue::of(e)
+        } else {
+            None
+        }
+    }
+}
+
+/// Builds the Hyperscan pattern for an expression. `single` adds `SINGLEMATCH`; `bytes`
+/// compiles it without UTF-8 mode and UCP (see [`bytewise::is_bytewise`]).
+fn pattern(e: &HsExpr, single: bool, bytes: bool) -> Pattern {
     let mut flags = PatternFlags::empty();
     if e.flags.caseless {
         flags |= PatternFlags::CASELESS;
@@ -208,10 +333,10 @@ fn pattern(e: &HsExpr, single: bool) -> Pattern {
     if e.flags.dotall {
         flags |= PatternFlags::DOTALL;
     }
-    if e.flags.utf8 {
+    if e.flags.utf8 && !bytes {
         flags |= PatternFlags::UTF8;
     }
-    if e.flags.ucp {
+    if e.flags.ucp && !bytes {
         flags |= PatternFlags::UCP;
     }
     if single {
@@ -264,7 +389,7 @@ fn regex_problem(err: &hyperscan::Error) -> Problem {
 
 /// Checks one expression with Hyperscan's analyser, without compiling a database.
 pub(crate) fn check_expression(e: &HsExpr) -> Result<(), Problem> {
-    let info = pattern(e, false)
+    let info = pattern(e, false, false)
         .info()
         .map_err(|err| regex_problem(&err))?;
     if info.min_width() == 0 {
@@ -341,6 +466,12 @@ impl Ruleset {
     /// Compiles a validated pack. This is slow for big packs (a 10k-expression pack takes
     /// tens of seconds): call it off the hot path, e.g. in `spawn_blocking`.
     pub fn compile(pack: RulePack) -> Result<Self, Error> {
+        Self::compile_tuned(pack, Tuning::default())
+    }
+
+    /// [`Ruleset::compile`] with some of its optimizations turned off (tests compare the
+    /// verdicts of both).
+    pub(crate) fn compile_tuned(pack: RulePack, tuning: Tuning) -> Result<Self, Error> {
         let RulePack {
             name,
             version: pack_version,
@@ -387,32 +518,43 @@ impl Ruleset {
             if exprs.is_empty() {
                 continue;
             }
-            let patterns: Patterns = exprs
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let mut p = pattern(e, true);
-                    p.id = Some(i);
-                    p
-                })
-                .collect();
-            let db: BlockDatabase = match build_db(&patterns) {
-                Ok(db) => db,
-                Err(err) => {
-                    return Err(compile_failure(&err, &exprs, &pairs, &terms, &rules));
+            let field = Field::ALL.get(fi).copied().unwrap_or(Field::Text);
+            let mut any_value = Vec::new();
+            let mut patterns = Vec::with_capacity(exprs.len());
+            for (i, e) in exprs.iter().enumerate() {
+                let Ok(id) = u32::try_from(i) else { continue };
+                match tuning.any_value(e) {
+                    Some(kind) => any_value.push((id, kind)),
+                    None => {
+                        let mut p = pattern(e, true, tuning.bytes(e, field, &normalizer));
+                        p.id = Some(i);
+                        patterns.push(p);
+                    }
+                }
+            }
+            let db = if patterns.is_empty() {
+                None
+            } else {
+                match build_db(&Patterns(patterns)) {
+                    Ok(db) => Some(db),
+                    Err(err) => {
+                        return Err(compile_failure(&err, &exprs, &pairs, &terms, &rules));
+                    }
                 }
             };
-            database_bytes += db.size().map_err(|e| hs_error("database size", &e))?;
-            match &mut prototype {
-                Some(s) => {
-                    db.realloc_scratch(s)
-                        .map_err(|e| hs_error("scratch allocation", &e))?;
-                }
-                None => {
-                    prototype = Some(
-                        db.alloc_scratch()
-                            .map_err(|e| hs_error("scratch allocation", &e))?,
-                    );
+            if let Some(db) = &db {
+                database_bytes += db.size().map_err(|e| hs_error("database size", &e))?;
+                match &mut prototype {
+                    Some(s) => {
+                        db.realloc_scratch(s)
+                            .map_err(|e| hs_error("scratch allocation", &e))?;
+                    }
+                    None => {
+                        prototype = Some(
+                            db.alloc_scratch()
+                                .map_err(|e| hs_error("scratch allocation", &e))?,
+                        );
+                    }
                 }
             }
             expressions += exprs.len();
@@ -428,6 +570,7 @@ impl Ruleset {
             if let Some(slot) = fields.get_mut(fi) {
                 *slot = Some(FieldDb {
                     db,
+                    any_value,
                     expr_term_start,
                     term_ids,
                     exprs,
@@ -523,6 +666,7 @@ impl Ruleset {
             always_by_group,
             prototype: Mutex::new(prototype),
             normalizer,
+            tuning,
         })
     }
 
@@ -573,6 +717,35 @@ impl Ruleset {
         self.lists
             .iter()
             .map(|l| (l.name.as_str(), l.kind, l.len()))
+    }
+
+    /// Every expression of the scanning databases, field by field in scan order.
+    pub fn expressions(&self) -> Vec<ExpressionInfo<'_>> {
+        let mut out = Vec::new();
+        for field in Field::ALL {
+            let Some(fdb) = self.field_db(field) else {
+                continue;
+            };
+            for (i, e) in fdb.exprs.iter().enumerate() {
+                let patterns = fdb
+                    .terms_of(u32::try_from(i).unwrap_or(u32::MAX))
+                    .iter()
+                    .filter_map(|&t| self.terms.get(t as usize))
+                    .map(|t| match t.owner.and_then(|r| self.rules.get(r as usize)) {
+                        Some(r) => format!("{}.{}", r.id, t.name),
+                        None => t.name.clone(),
+                    })
+                    .collect();
+                out.push(ExpressionInfo {
+                    field,
+                    expression: &e.expression,
+                    patterns,
+                    scanned: self.tuning.any_value(e).is_none(),
+                    flags: pattern(e, true, self.tuning.bytes(e, field, &self.normalizer)).flags,
+                });
+            }
+        }
+        out
     }
 
     pub(crate) fn field_db(&self, f: Field) -> Option<&FieldDb> {

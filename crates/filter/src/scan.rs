@@ -61,9 +61,8 @@ impl Scratch {
         let mut hs = live.clone_scratch().ok_or(ScanError::Scratch)?;
         if let Some(sh) = shadow {
             for f in Field::ALL {
-                if let Some(fdb) = sh.field_db(f) {
-                    fdb.db
-                        .realloc_scratch(&mut hs)
+                if let Some(db) = sh.field_db(f).and_then(|fdb| fdb.db.as_ref()) {
+                    db.realloc_scratch(&mut hs)
                         .map_err(|_| ScanError::Scratch)?;
                 }
             }
@@ -393,25 +392,35 @@ fn scan_value(
     let State {
         term_true, hits, ..
     } = st;
-    fdb.db
-        .scan(value, hs, |id, _from, to, _flags| {
-            for &t in fdb.terms_of(id) {
-                if let Some(s) = term_true.get_mut(t as usize)
-                    && *s != generation
-                {
-                    *s = generation;
-                    hits.push(Hit {
-                        term: t,
-                        field,
-                        value: value_index,
-                        expr: id,
-                        end: to,
-                    });
-                }
+    let mut on_match = |id: u32, to: u64| {
+        for &t in fdb.terms_of(id) {
+            if let Some(s) = term_true.get_mut(t as usize)
+                && *s != generation
+            {
+                *s = generation;
+                hits.push(Hit {
+                    term: t,
+                    field,
+                    value: value_index,
+                    expr: id,
+                    end: to,
+                });
             }
-            Matching::Continue
-        })
-        .map_err(|_| ScanError::Scan)
+        }
+    };
+    for &(id, any) in &fdb.any_value {
+        if let Some(end) = any.first_match_end(value, field.is_utf8()) {
+            on_match(id, end as u64);
+        }
+    }
+    let Some(db) = &fdb.db else {
+        return Ok(());
+    };
+    db.scan(value, hs, |id, _from, to, _flags| {
+        on_match(id, to);
+        Matching::Continue
+    })
+    .map_err(|_| ScanError::Scan)
 }
 
 fn in_scope(scope: &Scope, env: &Envelope<'_>) -> bool {
