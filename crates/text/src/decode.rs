@@ -261,6 +261,43 @@ pub fn decode_part(input: &PartInput<'_>, opts: &DecodeOptions) -> DecodedPart {
 
 /// Decodes one part into `out`, reusing its buffers.
 pub fn decode_part_into(input: &PartInput<'_>, opts: &DecodeOptions, out: &mut DecodedPart) {
+    if let Some(job) = decode_head(input, opts, out) {
+        decode_body(input, &job, out);
+    }
+}
+
+/// What is left to decode of a part once its header is read: its text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TextJob {
+    coding: Coding,
+    udh_len: usize,
+    tables: gsm7::Tables,
+    /// The UDH ran past the body: the text ends with U+FFFD.
+    overrun: bool,
+}
+
+impl TextJob {
+    /// The user data when it is UCS-2 decoded as it stands (no UDH overrun to mark).
+    pub(crate) fn plain_ucs2<'a>(
+        &self,
+        input: &PartInput<'a>,
+        out: &DecodedPart,
+    ) -> Option<&'a [u8]> {
+        if self.coding != Coding::Ucs2 || self.overrun {
+            return None;
+        }
+        input.body().get(out.user_data.clone())
+    }
+}
+
+/// Everything of [`decode_part_into`] but the text: resets `out`, reads the UDH, the
+/// concatenation information and the alphabet. `None` for binary parts, which have no
+/// text.
+pub(crate) fn decode_head(
+    input: &PartInput<'_>,
+    opts: &DecodeOptions,
+    out: &mut DecodedPart,
+) -> Option<TextJob> {
     out.text.clear();
     out.udh = None;
     out.concat = None;
@@ -302,23 +339,34 @@ pub fn decode_part_into(input: &PartInput<'_>, opts: &DecodeOptions, out: &mut D
         .any(|w| matches!(w, DecodeWarning::UdhOverrun { .. }));
     out.binary = coding.is_binary();
     if out.binary {
-        return;
+        return None;
     }
-    let user_data = body.get(out.user_data.clone()).unwrap_or(&[]);
     let tables = match &out.udh {
         Some(u) => gsm7::Tables::select(u.locking_shift, u.single_shift, &mut out.warnings),
         None => gsm7::Tables::DEFAULT,
     };
-    decode_text(
+    Some(TextJob {
         coding,
-        body,
         udh_len,
-        user_data,
         tables,
+        overrun,
+    })
+}
+
+/// The text of a part whose header [`decode_head`] read into `out`.
+pub(crate) fn decode_body(input: &PartInput<'_>, job: &TextJob, out: &mut DecodedPart) {
+    let body = input.body();
+    let user_data = body.get(out.user_data.clone()).unwrap_or(&[]);
+    decode_text(
+        job.coding,
+        body,
+        job.udh_len,
+        user_data,
+        job.tables,
         &mut out.text,
         &mut out.warnings,
     );
-    if overrun {
+    if job.overrun {
         out.text.push(char::REPLACEMENT_CHARACTER);
     }
 }

@@ -16,6 +16,10 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::{self, DecodeOptions, DecodedPart, PartInput};
+#[cfg(doc)]
+use crate::decode_part_into;
+
 mod chars;
 mod digit_table;
 mod extract;
@@ -163,6 +167,8 @@ pub struct MatchText {
     scratch: Vec<Unit>,
     /// The fast path's output before its one UTF-8 check.
     bytes: Vec<u8>,
+    /// The UCS-2 fast path's decoded text before its one UTF-8 check.
+    decoded_bytes: Vec<u8>,
 }
 
 // === impl Normalizer ===
@@ -195,6 +201,35 @@ impl Normalizer {
             general::run(&self.opts, decoded, out);
         }
         extract::run(&self.opts, out);
+    }
+
+    /// Decodes one part into `decoded` and writes the match text of its text into `out`:
+    /// the same result as [`decode_part_into`] followed by [`Normalizer::normalize_into`]
+    /// of `decoded.text`, in one call.
+    ///
+    /// The point is speed: UCS-2 text made of Han characters, ASCII and CJK or fullwidth
+    /// punctuation (most Chinese messages) is normalized straight from its code units,
+    /// in the same pass that decodes it; anything else takes the two steps.
+    pub fn decode_normalize_into(
+        &self,
+        input: &PartInput<'_>,
+        opts: &DecodeOptions,
+        decoded: &mut DecodedPart,
+        out: &mut MatchText,
+    ) {
+        if let Some(job) = decode::decode_head(input, opts, decoded) {
+            if let Some(data) = job.plain_ucs2(input, decoded) {
+                out.clear();
+                if fast::ucs2::run(&self.opts, data, &mut decoded.text, out) {
+                    out.decoded_len = decoded.text.len();
+                    extract::run(&self.opts, out);
+                    return;
+                }
+                decoded.text.clear();
+            }
+            decode::decode_body(input, &job, decoded);
+        }
+        self.normalize_into(&decoded.text, out);
     }
 
     /// The match-text form of a rule literal, so a literal written as a person would write

@@ -13,6 +13,8 @@ use super::chars::{
 };
 use super::{MatchText, NormalizeOptions, Seg, map_seg, offset, t2s_table};
 
+pub(super) mod ucs2;
+
 /// Normalizes `input` into `out`; `false` when the general path must run instead.
 pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
     if input.is_ascii() {
@@ -158,9 +160,10 @@ fn push_char(buf: &mut Vec<u8>, c: char) {
 /// Simplified, and feeds it to `watch` as one piece. Returns the end of the run, or `None`
 /// when the general path must run.
 ///
-/// Characters of the main CJK blocks are read straight from their three UTF-8 bytes, and
-/// those with no Simplified form that are not numerals (most of them) cost one bitmap
-/// test before their bytes are copied.
+/// Characters of the main CJK blocks are read straight from their three UTF-8 bytes and
+/// looked up in [`HAN`] without a branch on the result (a third of the characters of
+/// Traditional text fold, too many for a branch to predict); only numerals, and the
+/// numbers they end, take a branch.
 fn han_run(
     o: &NormalizeOptions,
     input: &str,
@@ -169,38 +172,43 @@ fn han_run(
     watch: &mut Watch,
 ) -> Option<usize> {
     let bytes = input.as_bytes();
+    let t2s_on = o.traditional_to_simplified;
     watch.han_run_start();
     let mut pos = start;
     let mut count = 0u32;
     loop {
-        let (cp, len) = match bmp_han_at(bytes, pos) {
-            Some(cp) => (cp, 3),
-            None => match input.get(pos..).and_then(|rest| rest.chars().next()) {
-                Some(c) if is_han(c) => (u32::from(c), c.len_utf8()),
-                _ => break,
-            },
+        if let Some(cp) = bmp_han_at(bytes, pos) {
+            let v = han_entry(cp);
+            if !han_common(v, t2s_on, watch) {
+                return None;
+            }
+            buf.extend_from_slice(&utf8_3(han_fold(cp, v, t2s_on)));
+            pos += 3;
+            count += 1;
+            continue;
+        }
+        // Han outside the Basic Multilingual Plane: none is a numeral, and the few that
+        // fold are in a short sorted list.
+        let Some(c) = input
+            .get(pos..)
+            .and_then(|rest| rest.chars().next())
+            .filter(|&c| is_han(c))
+        else {
+            break;
         };
-        let src = bytes.get(pos..pos + len)?;
-        pos += len;
-        count += 1;
-        let special = is_special(cp);
-        if special {
-            watch.numeral(is_cn_numeral(cp));
-        } else if watch.num_len > 0 {
+        if watch.num_len > 0 {
             watch.numeral(false);
         }
-        let simplified = match special && o.traditional_to_simplified {
-            true => t2s_dense(cp).or_else(|| char::from_u32(cp).and_then(t2s)),
-            false => None,
+        let m = match t2s_on {
+            true => t2s(c).unwrap_or(c),
+            false => c,
         };
-        match (simplified, src) {
-            (Some(m), _) if m.len_utf8() != len => return None,
-            // Three bytes in, three bytes out: stores of a known size, no copy call.
-            (Some(m), &[_, _, _]) => buf.extend_from_slice(&utf8_3(u32::from(m))),
-            (None, &[b0, b1, b2]) => buf.extend_from_slice(&[b0, b1, b2]),
-            (Some(m), _) => push_char(buf, m),
-            (None, _) => buf.extend_from_slice(src),
+        if m.len_utf8() != c.len_utf8() {
+            return None;
         }
+        push_char(buf, m);
+        pos += c.len_utf8();
+        count += 1;
     }
     watch.han_run_end(count);
     (!watch.hit).then_some(pos)
@@ -217,8 +225,14 @@ fn bmp_han_at(bytes: &[u8], i: usize) -> Option<u32> {
         return None;
     }
     let cp = (u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
-    // Two subtractions rather than the range pattern, which compiles to vector code here.
-    (cp.wrapping_sub(0x4E00) < 0x5200 || cp.wrapping_sub(0x3400) < 0x19C0).then_some(cp)
+    is_bmp_han(cp).then_some(cp)
+}
+
+/// Whether `cp` is in the CJK Unified Ideographs block or extension A. Two subtractions
+/// rather than the range pattern, which compiles to vector code here.
+#[inline]
+fn is_bmp_han(cp: u32) -> bool {
+    cp.wrapping_sub(0x4E00) < 0x5200 || cp.wrapping_sub(0x3400) < 0x19C0
 }
 
 /// The Chinese numerals of the Han blocks (`〇` is not Han).
@@ -226,56 +240,81 @@ const CN_NUMERALS: [u32; 10] = [
     0x4E00, 0x4E03, 0x4E09, 0x4E5D, 0x4E8C, 0x4E94, 0x516B, 0x516D, 0x56DB, 0x96F6,
 ];
 
-/// Whether the Han character `cp` is a Chinese numeral (`cn_numeral` over code points).
-#[inline]
-fn is_cn_numeral(cp: u32) -> bool {
-    CN_NUMERALS.contains(&cp)
-}
+/// [`HAN`] entry: the character stays as it is.
+const HAN_SAME: u16 = 0;
+/// [`HAN`] entry: a Chinese numeral (which stays as it is).
+const HAN_NUMERAL: u16 = 1;
+/// [`HAN`] entry: the Simplified form is not a three-byte character (the general path
+/// handles it).
+const HAN_WIDE: u16 = 2;
+/// [`HAN`] entry: not a Han character (the Yijing hexagrams between extension A and the
+/// main block).
+const HAN_NONE: u16 = 3;
 
-/// Han characters of the dense range a run cannot copy unchanged without a closer look: the
-/// Traditional characters with a Simplified form, and the numerals.
-static SPECIAL: [u64; t2s_table::BITMAP.len()] = special();
+/// For each code point of the dense range: [`HAN_SAME`], [`HAN_NUMERAL`], [`HAN_WIDE`],
+/// [`HAN_NONE`], or the Simplified form (always above [`HAN_NONE`]). 54 KiB, built at compile time from the Traditional →
+/// Simplified bitmap, so the Han loop folds a character with one load and a select.
+static HAN: [u16; (t2s_table::DENSE_HI - t2s_table::DENSE_LO) as usize] = han_table();
 
-#[allow(clippy::indexing_slicing)] // ok: every index is checked against the table's range
-const fn special() -> [u64; t2s_table::BITMAP.len()] {
-    let mut t = t2s_table::BITMAP;
+#[allow(clippy::indexing_slicing)] // ok: every index is checked against the tables' ranges
+const fn han_table() -> [u16; (t2s_table::DENSE_HI - t2s_table::DENSE_LO) as usize] {
+    let mut t = [HAN_SAME; (t2s_table::DENSE_HI - t2s_table::DENSE_LO) as usize];
+    let mut off = 0;
+    while off < t.len() {
+        let word = t2s_table::BITMAP[off / 64];
+        let bit = 1u64 << (off % 64);
+        if word & bit != 0 {
+            let rank =
+                t2s_table::RANK[off / 64] as usize + (word & (bit - 1)).count_ones() as usize;
+            let target = t2s_table::TARGETS[rank] as u32;
+            t[off] = if target >= 0x800 && target <= 0xFFFF && (target < 0xD800 || target > 0xDFFF)
+            {
+                target as u16
+            } else {
+                HAN_WIDE
+            };
+        }
+        off += 1;
+    }
     let mut k = 0;
     while k < CN_NUMERALS.len() {
-        let off = CN_NUMERALS[k] - t2s_table::DENSE_LO;
-        t[(off / 64) as usize] |= 1 << (off % 64);
+        t[(CN_NUMERALS[k] - t2s_table::DENSE_LO) as usize] = HAN_NUMERAL;
         k += 1;
+    }
+    let mut cp = 0x4DC0;
+    while cp < 0x4E00 {
+        t[(cp - t2s_table::DENSE_LO) as usize] = HAN_NONE;
+        cp += 1;
     }
     t
 }
 
-/// `t2s` for the dense range, inlined: the bitmap word, its rank and a population count.
+/// The [`HAN`] entry of a character of the dense range.
 #[inline]
-fn t2s_dense(cp: u32) -> Option<char> {
-    let off = cp.checked_sub(t2s_table::DENSE_LO)?;
-    if cp >= t2s_table::DENSE_HI {
-        return None;
-    }
-    let w = (off / 64) as usize;
-    let word = *t2s_table::BITMAP.get(w)?;
-    let bit = 1u64 << (off % 64);
-    if word & bit == 0 {
-        return None;
-    }
-    let rank = usize::from(*t2s_table::RANK.get(w)?);
-    t2s_table::TARGETS
-        .get(rank + (word & (bit - 1)).count_ones() as usize)
+fn han_entry(cp: u32) -> u16 {
+    cp.checked_sub(t2s_table::DENSE_LO)
+        .and_then(|off| HAN.get(off as usize))
         .copied()
+        .unwrap_or(HAN_WIDE)
 }
 
-/// Whether the Han character `cp` may change or is a numeral: one bitmap test in the
-/// dense range, `true` outside it.
+/// What a Han character with entry `v` does besides its folding: a numeral extends a
+/// digit run, anything else ends one. `false` when the general path must run.
 #[inline]
-fn is_special(cp: u32) -> bool {
-    match cp.checked_sub(t2s_table::DENSE_LO) {
-        Some(off) if cp < t2s_table::DENSE_HI => SPECIAL
-            .get((off / 64) as usize)
-            .is_some_and(|w| w & (1u64 << (off % 64)) != 0),
-        _ => true,
+fn han_common(v: u16, t2s_on: bool, watch: &mut Watch) -> bool {
+    if v == HAN_NUMERAL || watch.num_len > 0 {
+        watch.numeral(v == HAN_NUMERAL);
+    }
+    !(v == HAN_WIDE && t2s_on)
+}
+
+/// The match-text form of the Han character `cp` with entry `v`: a select, not a branch.
+#[inline]
+fn han_fold(cp: u32, v: u16, t2s_on: bool) -> u32 {
+    if t2s_on && v > HAN_NONE {
+        u32::from(v)
+    } else {
+        cp
     }
 }
 

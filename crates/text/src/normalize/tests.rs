@@ -619,3 +619,163 @@ fn a_bare_host_does_not_start_mid_word() {
             .all(|(v, _)| v != "abc.xyz-1/2")
     );
 }
+
+fn ucs2_bytes(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_be_bytes).collect()
+}
+
+#[test]
+fn chinese_ucs2_parts_take_the_code_unit_path() {
+    let o = NormalizeOptions::default();
+    for s in [
+        "您好，您的包裹已送達社區服務中心，請於三日內憑取件碼領取。如有疑問請來電洽詢，謝謝！",
+        "驗證碼 482913，五分鐘內有效，請勿告知他人。",
+        "【銀行】您的額度已調整，詳情請洽 0800-123-456。",
+        "Your code is 4821. Reply STOP to stop.",
+        "",
+    ] {
+        let (mut text, mut m) = (String::new(), MatchText::default());
+        assert!(
+            fast::ucs2::run(&o, &ucs2_bytes(s), &mut text, &mut m),
+            "{s}"
+        );
+        assert_eq!(text, s);
+    }
+    // Kana, accented letters, emoji, a lone surrogate and an odd octet are left to the
+    // two-step path.
+    for data in [
+        ucs2_bytes("カード"),
+        ucs2_bytes("café"),
+        ucs2_bytes("您好😀"),
+        vec![0x4F, 0x60, 0xD8, 0x00],
+        vec![0x4F, 0x60, 0x59],
+    ] {
+        let (mut text, mut m) = (String::new(), MatchText::default());
+        assert!(!fast::ucs2::run(&o, &data, &mut text, &mut m), "{data:x?}");
+    }
+}
+
+#[test]
+fn decode_normalize_gives_what_the_two_steps_give() {
+    let n = Normalizer::default();
+    let opts = DecodeOptions::default();
+    let zh = ucs2_bytes("親愛的客戶，您的帳戶額度已提高，請登入 www.example.com 查看。");
+    // 8-bit reference concatenation UDH, part 1 of 2.
+    let mut with_udh = vec![0x05, 0x00, 0x03, 0x2A, 0x02, 0x01];
+    with_udh.extend_from_slice(&zh);
+    let gsm = b"Hello there".to_vec();
+    let cases = [
+        (0x00, 8, zh.as_slice()),
+        (0x40, 8, with_udh.as_slice()),
+        (0x40, 8, &[0x0A, 0x00, 0x03][..]),
+        (0x00, 0, gsm.as_slice()),
+        (0x00, 4, gsm.as_slice()),
+    ];
+    let (mut d1, mut m1) = (DecodedPart::default(), MatchText::default());
+    let (mut d2, mut m2) = (DecodedPart::default(), MatchText::default());
+    for (esm_class, data_coding, sm) in cases {
+        let input = PartInput {
+            esm_class,
+            data_coding,
+            short_message: sm,
+            ..PartInput::default()
+        };
+        n.decode_normalize_into(&input, &opts, &mut d1, &mut m1);
+        crate::decode_part_into(&input, &opts, &mut d2);
+        n.normalize_into(&d2.text, &mut m2);
+        assert_eq!(d1, d2);
+        assert_eq!(m1.as_str(), m2.as_str());
+        assert_eq!(m1.urls(), m2.urls());
+        assert_eq!(m1.phones(), m2.phones());
+    }
+    let input = PartInput {
+        data_coding: 8,
+        short_message: &zh,
+        ..PartInput::default()
+    };
+    n.decode_normalize_into(&input, &opts, &mut d1, &mut m1);
+    assert_eq!(
+        m1.as_str(),
+        "亲爱的客户,您的帐户额度已提高,请登入 www.example.com 查看。"
+    );
+    assert_eq!(m1.urls()[0].value, "www.example.com");
+    let at = m1.as_str().find("额度").expect("in the match text");
+    assert_eq!(&d1.text[m1.original_range(at..at + 6)], "額度");
+}
+
+/// UCS-2 code units as handsets send them: Han (with Traditional characters and
+/// numerals), ASCII, CJK and fullwidth punctuation, the ideographic space. Half the
+/// cases also mix in units that must leave the code-unit path: zero-width characters,
+/// kana, Latin-1 letters, surrogates (paired or not) and any unit at all.
+fn ucs2_units() -> impl Strategy<Value = Vec<u16>> {
+    let common = || {
+        prop_oneof![
+            4 => 0x4E00u16..0xA000,
+            1 => 0x3400u16..0x4DC0,
+            2 => prop::sample::select(vec![
+                0x570B, 0x984D, 0x5E33, 0x8CB8, 0x4E00, 0x4E09, 0x96F6, 0x516B,
+            ]),
+            2 => 0x20u16..0x7F,
+            2 => prop::sample::select(vec![
+                0x2E, 0x20, 0x2D, 0x5B, 0x28, 0x31, 0x30, 0x77, 0x64, 0x6F, 0x74, 0x3A, 0x2F,
+            ]),
+            1 => 0x3000u16..0x3020,
+            1 => 0xFF01u16..0xFF5F,
+        ]
+    };
+    let exotic = prop_oneof![
+        prop::sample::select(vec![
+            0x200B, 0x200D, 0xFEFF, 0x00AD, 0x30AB, 0x00E9, 0x0421, 0xFFFD
+        ]),
+        0xD800u16..0xE000,
+        any::<u16>(),
+    ];
+    let mixed = prop_oneof![8 => common(), 1 => exotic];
+    prop_oneof![
+        prop::collection::vec(common(), 0..60),
+        prop::collection::vec(mixed, 0..60),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn ucs2_code_unit_path_agrees_with_the_reference(
+        units in ucs2_units(),
+        odd in any::<Option<u8>>(),
+        t2s in any::<bool>(),
+        nfkc in any::<bool>(),
+        case_fold in any::<bool>(),
+        fold_digits in any::<bool>(),
+        leet in any::<bool>(),
+    ) {
+        let n = Normalizer::new(NormalizeOptions {
+            traditional_to_simplified: t2s,
+            nfkc,
+            case_fold,
+            fold_digits,
+            leet,
+            ..NormalizeOptions::default()
+        });
+        let mut sm: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+        sm.extend(odd);
+        let input = PartInput { data_coding: 8, short_message: &sm, ..PartInput::default() };
+        let opts = DecodeOptions::default();
+        // Reused buffers must not change the result.
+        let mut fused_decoded = DecodedPart::default();
+        let mut fused = MatchText::default();
+        n.decode_normalize_into(
+            &PartInput { data_coding: 8, short_message: &ucs2_bytes("舊的內容 old"), ..PartInput::default() },
+            &opts,
+            &mut fused_decoded,
+            &mut fused,
+        );
+        n.decode_normalize_into(&input, &opts, &mut fused_decoded, &mut fused);
+        let decoded = crate::decode_part(&input, &opts);
+        prop_assert_eq!(&fused_decoded, &decoded);
+        let mut reference = MatchText::default();
+        n.normalize_reference_into(&decoded.text, &mut reference);
+        same_match_text(&fused, &reference)?;
+    }
+}

@@ -1,0 +1,298 @@
+//! The fast path for UCS-2 text, straight from its code units: one pass writes both the
+//! decoded text and the match text, with no UTF-8 round trip between decoding and
+//! normalizing.
+//!
+//! It handles what Chinese messages are made of: Han characters of the Basic Multilingual
+//! Plane, ASCII, CJK punctuation, fullwidth ASCII and the ideographic space. At anything
+//! else (kana, Latin letters with accents, emoji, surrogates, an odd final octet) it gives
+//! up, and the caller decodes the part and normalizes its text the usual way, so the result
+//! is always the same as [`crate::decode_part_into`] followed by
+//! [`crate::Normalizer::normalize_into`].
+
+use super::{
+    ALNUM, HAN, HAN_NONE, Watch, class, end_same, han_common, han_entry, han_fold, is_bmp_han,
+    utf8_3,
+};
+use crate::normalize::t2s_table::DENSE_LO;
+use crate::normalize::{MatchText, NormalizeOptions, Seg, map_seg, offset};
+
+/// Decodes the UTF-16BE code units `data` into `text` (appended) and writes their match
+/// text to `out` (which the caller has cleared); `false` when the text needs more than this
+/// path handles, in which case `text` and `out` hold leftovers the caller must clear.
+pub(crate) fn run(
+    o: &NormalizeOptions,
+    data: &[u8],
+    text: &mut String,
+    out: &mut MatchText,
+) -> bool {
+    let (units, odd) = data.as_chunks::<2>();
+    if !odd.is_empty() {
+        return false;
+    }
+    // Both outputs are written into buffers sized for the worst case (three bytes per
+    // code unit), through an index, then cut to length and checked as UTF-8 once each.
+    let mut dec = std::mem::take(&mut out.decoded_bytes);
+    let mut mat = std::mem::take(&mut out.bytes);
+    let cap = units.len().saturating_mul(3);
+    dec.clear();
+    dec.resize(cap, 0);
+    mat.clear();
+    mat.resize(cap, 0);
+    let mut w = Writer {
+        dec: &mut dec,
+        mat: &mut mat,
+        d: 0,
+        m: 0,
+    };
+    let ok = units_text(o, units, &mut w, &mut out.segs);
+    let (d, m) = (w.d, w.m);
+    let ok = ok
+        && match (
+            dec.get(..d).map(simdutf8::basic::from_utf8),
+            mat.get(..m).map(simdutf8::basic::from_utf8),
+        ) {
+            (Some(Ok(decoded)), Some(Ok(matched))) => {
+                text.push_str(decoded);
+                out.text.push_str(matched);
+                true
+            }
+            _ => false,
+        };
+    out.decoded_bytes = dec;
+    out.bytes = mat;
+    ok
+}
+
+/// The two outputs and how much of each is written.
+struct Writer<'a> {
+    dec: &'a mut [u8],
+    mat: &'a mut [u8],
+    d: usize,
+    m: usize,
+}
+
+impl Writer<'_> {
+    /// Appends one ASCII byte to both texts.
+    #[inline]
+    fn both1(&mut self, b: u8) {
+        if let Some(slot) = self.dec.get_mut(self.d) {
+            *slot = b;
+        }
+        if let Some(slot) = self.mat.get_mut(self.m) {
+            *slot = b;
+        }
+        self.d += 1;
+        self.m += 1;
+    }
+
+    /// Appends three bytes to the decoded text.
+    #[inline]
+    fn dec3(&mut self, b: [u8; 3]) {
+        if let Some(slot) = self.dec.get_mut(self.d..self.d + 3) {
+            slot.copy_from_slice(&b);
+        }
+        self.d += 3;
+    }
+
+    /// Appends three bytes to the match text.
+    #[inline]
+    fn mat3(&mut self, b: [u8; 3]) {
+        if let Some(slot) = self.mat.get_mut(self.m..self.m + 3) {
+            slot.copy_from_slice(&b);
+        }
+        self.m += 3;
+    }
+
+    /// Appends one ASCII byte to the match text.
+    #[inline]
+    fn mat1(&mut self, b: u8) {
+        if let Some(slot) = self.mat.get_mut(self.m) {
+            *slot = b;
+        }
+        self.m += 1;
+    }
+}
+
+/// The code unit at `i`.
+#[inline]
+fn unit(units: &[[u8; 2]], i: usize) -> Option<u32> {
+    units.get(i).map(|&p| u32::from(u16::from_be_bytes(p)))
+}
+
+/// The loop of [`run`]: the UCS-2 twin of `mixed_text`, feeding `Watch` the same way.
+fn units_text(
+    o: &NormalizeOptions,
+    units: &[[u8; 2]],
+    w: &mut Writer<'_>,
+    segs: &mut Vec<Seg>,
+) -> bool {
+    let mut watch = Watch::new(o);
+    // Start (match offset, decoded offset) of the current stretch copied length for
+    // length; the map gets one entry per stretch, not per character.
+    let mut same: Option<(u32, u32)> = None;
+    let mut i = 0;
+    while let Some(u) = unit(units, i) {
+        if same.is_none() {
+            same = Some((offset(w.m), offset(w.d)));
+        }
+        if u < 0x80 {
+            let b = u as u8;
+            if class(b) & ALNUM != 0 {
+                // A run of ASCII letters and digits: copied, lower-cased, watched as one
+                // piece.
+                let at = w.m;
+                w.both1(b);
+                i += 1;
+                while let Some(b) = unit(units, i)
+                    .filter(|&u| u < 0x80)
+                    .map(|u| u as u8)
+                    .filter(|&b| class(b) & ALNUM != 0)
+                {
+                    w.both1(b);
+                    i += 1;
+                }
+                let Some(copied) = w.mat.get_mut(at..w.m) else {
+                    return false;
+                };
+                if o.case_fold {
+                    copied.make_ascii_lowercase();
+                }
+                if !watch.ascii_run(copied) {
+                    return false;
+                }
+            } else {
+                w.both1(b);
+                i += 1;
+                if !watch.separator(char::from(b)) {
+                    return false;
+                }
+            }
+            continue;
+        }
+        if is_bmp_han(u) {
+            match han_run(o, units, i, w, &mut watch) {
+                Some(end) => i = end,
+                None => return false,
+            }
+            continue;
+        }
+        let src = offset(w.d);
+        i += 1;
+        let ok = match u {
+            0xFF01..=0xFF5E if o.nfkc => {
+                // Fullwidth ASCII: NFKC gives the ASCII character 0xFEE0 below.
+                let a = (u - 0xFEE0) as u8;
+                let m = if o.case_fold {
+                    a.to_ascii_lowercase()
+                } else {
+                    a
+                };
+                end_same(segs, &mut same, src);
+                map_seg(segs, offset(w.m), src, src.saturating_add(3));
+                w.dec3(utf8_3(u));
+                w.mat1(m);
+                if m.is_ascii_alphanumeric() {
+                    watch.feed(char::from(m))
+                } else {
+                    watch.separator(char::from(m))
+                }
+            }
+            0x3000 if o.nfkc => {
+                end_same(segs, &mut same, src);
+                map_seg(segs, offset(w.m), src, src.saturating_add(3));
+                w.dec3(utf8_3(u));
+                w.mat1(b' ');
+                watch.separator(' ')
+            }
+            0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F => {
+                // CJK punctuation: separators no step changes.
+                let bytes = utf8_3(u);
+                w.dec3(bytes);
+                w.mat3(bytes);
+                match char::from_u32(u) {
+                    Some(c) => watch.separator(c),
+                    None => false,
+                }
+            }
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    end_same(segs, &mut same, offset(w.d));
+    watch.finish()
+}
+
+/// Copies the run of Han characters starting at unit `start` to both texts, folding
+/// Traditional to Simplified in the match text, and feeds it to `watch` as one piece.
+/// Returns the end of the run, or `None` when the general path must run.
+fn han_run(
+    o: &NormalizeOptions,
+    units: &[[u8; 2]],
+    start: usize,
+    w: &mut Writer<'_>,
+    watch: &mut Watch,
+) -> Option<usize> {
+    let t2s_on = o.traditional_to_simplified;
+    watch.han_run_start();
+    let mut pos = start;
+    loop {
+        if watch.num_len == 0 {
+            pos = plain_han(units, pos, t2s_on, w);
+        }
+        // A numeral, the character after one, a Simplified form of four bytes, or the
+        // end of the run.
+        let Some(u) = unit(units, pos).filter(|&u| is_bmp_han(u)) else {
+            break;
+        };
+        let v = han_entry(u);
+        if !han_common(v, t2s_on, watch) {
+            return None;
+        }
+        w.dec3(utf8_3(u));
+        w.mat3(utf8_3(han_fold(u, v, t2s_on)));
+        pos += 1;
+    }
+    watch.han_run_end(u32::try_from(pos - start).unwrap_or(u32::MAX));
+    (!watch.hit).then_some(pos)
+}
+
+/// Copies Han characters from unit `pos` on while they are neither numerals nor fold to
+/// a character of another length: one table load and a select per character, no other
+/// branch, and no bounds checks (the outputs advance in step with the input). Returns
+/// where it stopped.
+fn plain_han(units: &[[u8; 2]], pos: usize, t2s_on: bool, w: &mut Writer<'_>) -> usize {
+    let input = units.get(pos..).unwrap_or(&[]);
+    let dec = w
+        .dec
+        .get_mut(w.d..)
+        .unwrap_or_default()
+        .as_chunks_mut::<3>()
+        .0;
+    let mat = w
+        .mat
+        .get_mut(w.m..)
+        .unwrap_or_default()
+        .as_chunks_mut::<3>()
+        .0;
+    let mut n = 0;
+    for ((&pair, d), m) in input.iter().zip(dec).zip(mat) {
+        let u = u32::from(u16::from_be_bytes(pair));
+        let v = u
+            .checked_sub(DENSE_LO)
+            .and_then(|off| HAN.get(off as usize))
+            .copied()
+            .unwrap_or(HAN_NONE);
+        // Numerals, wide forms and non-Han stop the loop; the same and folded go on.
+        if v.wrapping_sub(1) < HAN_NONE {
+            break;
+        }
+        *d = utf8_3(u);
+        *m = utf8_3(han_fold(u, v, t2s_on));
+        n += 1;
+    }
+    w.d += 3 * n;
+    w.m += 3 * n;
+    pos + n
+}
