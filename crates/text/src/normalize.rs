@@ -165,10 +165,9 @@ pub struct MatchText {
     phones: Vec<Extracted>,
     units: Vec<Unit>,
     scratch: Vec<Unit>,
-    /// The fast path's output before its one UTF-8 check.
+    /// The fast paths' output (the UCS-2 path's decoded text too) before its one UTF-8
+    /// check.
     bytes: Vec<u8>,
-    /// The UCS-2 fast path's decoded text before its one UTF-8 check.
-    decoded_bytes: Vec<u8>,
 }
 
 // === impl Normalizer ===

@@ -29,37 +29,39 @@ pub(crate) fn run(
     if !odd.is_empty() {
         return false;
     }
-    // Both outputs are written into buffers sized for the worst case (three bytes per
-    // code unit), through an index, then cut to length and checked as UTF-8 once each.
-    let mut dec = std::mem::take(&mut out.decoded_bytes);
-    let mut mat = std::mem::take(&mut out.bytes);
+    // Both outputs are written through an index into one buffer sized for the worst case
+    // (three bytes per code unit each), the decoded text in the first half and the match
+    // text in the second; the match text is then moved down behind the decoded text, so
+    // one UTF-8 check covers both.
+    let mut buf = std::mem::take(&mut out.bytes);
     let cap = units.len().saturating_mul(3);
-    dec.clear();
-    dec.resize(cap, 0);
-    mat.clear();
-    mat.resize(cap, 0);
+    buf.clear();
+    buf.resize(cap.saturating_mul(2), 0);
+    let (dec, mat) = buf.split_at_mut(cap);
     let mut w = Writer {
-        dec: &mut dec,
-        mat: &mut mat,
+        dec,
+        mat,
         d: 0,
         m: 0,
     };
     let ok = units_text(o, units, &mut w, &mut out.segs);
     let (d, m) = (w.d, w.m);
-    let ok = ok
-        && match (
-            dec.get(..d).map(simdutf8::basic::from_utf8),
-            mat.get(..m).map(simdutf8::basic::from_utf8),
-        ) {
-            (Some(Ok(decoded)), Some(Ok(matched))) => {
-                text.push_str(decoded);
-                out.text.push_str(matched);
-                true
-            }
+    let ok = ok && d <= cap && m <= cap && {
+        buf.copy_within(cap..cap + m, d);
+        let both = buf.get(..d + m).map(simdutf8::basic::from_utf8);
+        match both {
+            Some(Ok(both)) => match (both.get(..d), both.get(d..)) {
+                (Some(decoded), Some(matched)) => {
+                    text.push_str(decoded);
+                    out.text.push_str(matched);
+                    true
+                }
+                _ => false,
+            },
             _ => false,
-        };
-    out.decoded_bytes = dec;
-    out.bytes = mat;
+        }
+    };
+    out.bytes = buf;
     ok
 }
 
