@@ -288,17 +288,43 @@ pub(super) fn is_tld_bytes(label: &[u8]) -> bool {
     label.len() <= 6 && tld_key(label).is_some_and(|k| TLD_KEYS.binary_search(&k).is_ok())
 }
 
-/// [`is_tld_bytes`] for a label held as characters.
-pub(super) fn is_tld(label: &[char]) -> bool {
+/// Top-level domains that are also everyday words. After `. ` such a word usually starts
+/// a sentence (`…your part. To see…`), so `name. to` becomes a host name only when a path
+/// follows (`bit. to/x`); `name .to`, `name . to` and `name dot to` need no path.
+const WORD_TLDS: [&[u8]; 27] = [
+    b"ai", b"app", b"asia", b"be", b"buzz", b"club", b"co", b"in", b"info", b"la", b"link",
+    b"live", b"me", b"mobi", b"my", b"online", b"pro", b"shop", b"site", b"so", b"to", b"top",
+    b"tv", b"us", b"vip", b"work", b"ca",
+];
+
+/// Whether `label` (ASCII, any case), after `name. ` (spaces after the dot only), makes
+/// `name` a host name: a top-level domain that is not an everyday word, or any top-level
+/// domain when `path` (a `/` right after the label).
+pub(super) fn joins_after_dot_space(label: &[u8], path: bool) -> bool {
+    is_tld_bytes(label) && (path || !WORD_TLDS.iter().any(|w| label.eq_ignore_ascii_case(w)))
+}
+
+/// The ASCII bytes of a label of up to six characters held as characters.
+fn label_bytes(label: &[char]) -> Option<([u8; 6], usize)> {
     let mut buf = [0u8; 6];
     if label.is_empty() || label.len() > buf.len() {
-        return false;
+        return None;
     }
     for (slot, &c) in buf.iter_mut().zip(label) {
         if !c.is_ascii() {
-            return false;
+            return None;
         }
         *slot = c as u8;
     }
-    is_tld_bytes(buf.get(..label.len()).unwrap_or(&[]))
+    Some((buf, label.len()))
+}
+
+/// [`is_tld_bytes`] for a label held as characters.
+pub(super) fn is_tld(label: &[char]) -> bool {
+    label_bytes(label).is_some_and(|(b, n)| is_tld_bytes(b.get(..n).unwrap_or(&[])))
+}
+
+/// [`joins_after_dot_space`] for a label held as characters.
+pub(super) fn joins_after_dot_space_chars(label: &[char], path: bool) -> bool {
+    label_bytes(label).is_some_and(|(b, n)| joins_after_dot_space(b.get(..n).unwrap_or(&[]), path))
 }

@@ -9,7 +9,7 @@ use unicode_normalization::{IsNormalized, is_nfkc_quick};
 
 use super::chars::{
     cn_numeral, is_confusable_script, is_han, is_hangul_jamo, is_invisible, is_sentence_punct,
-    is_separator, is_tld, is_tld_bytes, is_token_char, t2s,
+    is_separator, is_token_char, joins_after_dot_space, joins_after_dot_space_chars, t2s,
 };
 use super::{MatchText, NormalizeOptions, Seg, map_seg, offset, t2s_table};
 
@@ -444,7 +444,10 @@ fn dot_space_label(t: &[u8]) -> bool {
             && t.get(d - 3..d)
                 .is_some_and(|w| w.eq_ignore_ascii_case(b"www"))
             && (d == 3 || t.get(d - 4).is_some_and(|&b| class(b) & ALNUM == 0));
-        if www || t.get(e..end).is_some_and(is_tld_bytes) {
+        if www
+            || t.get(e..end)
+                .is_some_and(|l| joins_after_dot_space(l, t.get(end) == Some(&b'/')))
+        {
             return true;
         }
     }
@@ -520,7 +523,7 @@ fn ascii_scan(o: &NormalizeOptions, t: &[u8]) -> bool {
             seps_after = 0;
             if (o.confusables && letters >= 3 && digits == 1 && has01)
                 || (o.leet && letters >= 1 && digits >= 1)
-                || (label && is_tld_bytes(token))
+                || (label && joins_after_dot_space(token, t.get(i) == Some(&b'/')))
             {
                 return false;
             }
@@ -884,7 +887,7 @@ impl Watch {
                 self.label_push(c.to_ascii_lowercase());
                 return;
             }
-            self.end_label();
+            self.end_label(c == '/');
         }
         self.dot = match (self.dot, l) {
             (_, b'.') => {
@@ -1005,7 +1008,7 @@ impl Watch {
     fn han_run_start(&mut self) {
         if self.deobfuscate {
             if self.in_label {
-                self.end_label();
+                self.end_label(false);
             }
             self.dot = DotState::Idle;
         }
@@ -1069,8 +1072,11 @@ impl Watch {
         !self.hit
     }
 
-    fn end_label(&mut self) {
-        if self.in_label && is_tld(self.label.get(..self.label_len).unwrap_or(&[])) {
+    /// Ends a host-name label after `. `; `path` when a `/` follows it.
+    fn end_label(&mut self, path: bool) {
+        if self.in_label
+            && joins_after_dot_space_chars(self.label.get(..self.label_len).unwrap_or(&[]), path)
+        {
             self.hit = true;
         }
         self.in_label = false;
@@ -1080,7 +1086,7 @@ impl Watch {
         self.end_word();
         self.end_token();
         self.end_numerals();
-        self.end_label();
+        self.end_label(false);
         !self.hit
     }
 }

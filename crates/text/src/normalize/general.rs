@@ -18,7 +18,7 @@ use unicode_script::{Script, UnicodeScript};
 
 use super::chars::{
     ascii_prototype, cn_numeral, is_han, is_invisible, is_sentence_punct, is_separator, is_tld,
-    is_token_char, is_word_char, marks_are_overlays, nd_digit, t2s,
+    is_token_char, is_word_char, joins_after_dot_space_chars, marks_are_overlays, nd_digit, t2s,
 };
 use super::{MatchText, NormalizeOptions, Unit, offset};
 
@@ -350,9 +350,15 @@ fn spaced_dot(units: &[Unit], i: usize, after_www: bool) -> Option<usize> {
     if !spaced || !units.get(e).is_some_and(|u| is_token_char(u.c)) {
         return None;
     }
-    let (label, len, _) = token_at(units, e);
-    let tld = label.get(..len).is_some_and(is_tld);
-    (tld || after_www).then_some(e)
+    let (label, len, end) = token_at(units, e);
+    let label = label.get(..len).unwrap_or(&[]);
+    let joins = if word || spaces_before {
+        is_tld(label)
+    } else {
+        // `name. label`: also how a sentence ends and the next begins.
+        joins_after_dot_space_chars(label, units.get(end).is_some_and(|u| u.c == '/'))
+    };
+    (joins || after_www).then_some(e)
 }
 
 /// One run of separators and what collapsing does with it.

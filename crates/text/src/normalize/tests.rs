@@ -298,6 +298,9 @@ fn tricky_text() -> impl Strategy<Value = String> {
         Just("(".to_owned()),
         Just(". ".to_owned()),
         Just("Www".to_owned()),
+        Just("To".to_owned()),
+        Just("ly".to_owned()),
+        Just("/".to_owned()),
         Just("，".to_owned()),
         Just("\n".to_owned()),
         Just("www".to_owned()),
@@ -353,6 +356,10 @@ fn ascii_tricky_text() -> impl Strategy<Value = String> {
         Just("0".to_owned()),
         Just("7".to_owned()),
         Just("pay".to_owned()),
+        Just("to".to_owned()),
+        Just("In".to_owned()),
+        Just("ly".to_owned()),
+        Just("/".to_owned()),
         Just("@".to_owned()),
         Just(":".to_owned()),
         Just("http://".to_owned()),
@@ -777,5 +784,36 @@ proptest! {
         let mut reference = MatchText::default();
         n.normalize_reference_into(&decoded.text, &mut reference);
         same_match_text(&fused, &reference)?;
+    }
+}
+
+#[test]
+fn a_sentence_starting_with_a_word_tld_is_not_a_host_name() {
+    let text = "Your bill is ready. To pay, open the app. In case of doubt call us. Me too.";
+    let n = Normalizer::default();
+    let m = n.normalize(text);
+    assert_eq!(m.as_str(), text.to_ascii_lowercase());
+    assert!(m.urls().is_empty());
+    // It stays on the fast path.
+    let mut fast_out = MatchText::default();
+    assert!(fast::run(n.options(), text, &mut fast_out));
+    // A path after the label, a TLD that is no everyday word, or a space before the dot
+    // still make a host name.
+    for (text, host) in [
+        ("go to bit. to/x now", "bit.to/x"),
+        ("see bit. ly today", "bit.ly"),
+        ("visit shop .top now", "shop.top"),
+        ("visit shop . in now", "shop.in"),
+        ("open example dot me now", "example.me"),
+    ] {
+        let m = n.normalize(text);
+        assert_eq!(
+            m.urls()
+                .iter()
+                .map(|u| u.value.as_str())
+                .collect::<Vec<_>>(),
+            [host],
+            "{text}"
+        );
     }
 }
