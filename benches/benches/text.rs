@@ -4,6 +4,9 @@
 //! UCS-2 Chinese message and a 160-character GSM 7-bit message, neither of which triggers
 //! an exotic normalization step. `general_path` shows the cost when one does.
 //!
+//! `…/decode_normalize` is the same work through `Normalizer::decode_normalize_into`, which
+//! normalizes UCS-2 text straight from its code units in the pass that decodes it.
+//!
 //! `…/decode+reference` runs the reference normalizer (every step over every character,
 //! no fast path) after the same decoding, so the fast path's gain is measured in one run.
 //!
@@ -89,6 +92,17 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, group: &str) {
             b.iter(|| {
                 decode_part_into(black_box(&input), &opts, &mut decoded);
                 normalizer.normalize_into(&decoded.text, &mut matched);
+                black_box(matched.len())
+            })
+        });
+        g.bench_function(format!("{name}/decode_normalize"), |b| {
+            b.iter(|| {
+                normalizer.decode_normalize_into(
+                    black_box(&input),
+                    &opts,
+                    &mut decoded,
+                    &mut matched,
+                );
                 black_box(matched.len())
             })
         });

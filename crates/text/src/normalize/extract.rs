@@ -14,30 +14,8 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
     let mut urls = std::mem::take(&mut out.urls);
     let mut phones = std::mem::take(&mut out.phones);
     let text = out.text.as_bytes();
-    // Every URL form this finds holds a dot: look around each dot only.
     if o.extract_urls {
-        let mut floor = 0;
-        let mut search = 0;
-        while let Some(dot) = text
-            .get(search..)
-            .and_then(|t| memchr::memchr(b'.', t))
-            .map(|p| p + search)
-        {
-            search = dot + 1;
-            // A URL through this dot goes on after it: a dot before a space or the end
-            // of the text (a sentence's end) is no URL's first dot.
-            if !text.get(dot + 1).is_some_and(|&b| is_url_byte(b)) {
-                continue;
-            }
-            let mut start = dot;
-            while start > floor && text.get(start - 1).is_some_and(|&b| is_url_byte(b)) {
-                start -= 1;
-            }
-            let Some((at, end)) = (start..dot)
-                .find_map(|p| url_at(text, p).filter(|&end| end > dot).map(|end| (p, end)))
-            else {
-                continue;
-            };
+        url_spans(text, |at, end| {
             let value = out
                 .text
                 .get(at..end)
@@ -48,9 +26,7 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
                 range: out.original_range(at..end),
                 match_range: at..end,
             });
-            floor = end;
-            search = search.max(end);
-        }
+        });
     }
     if o.extract_phones && has_digits(text, 7) {
         let mut i = 0;
@@ -71,6 +47,38 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
     }
     out.urls = urls;
     out.phones = phones;
+}
+
+/// Calls `found(start, end)` for each URL or host name in `text`, in order: what
+/// [`MatchText::urls`] holds, and what separator collapsing leaves alone.
+pub(super) fn url_spans(text: &[u8], mut found: impl FnMut(usize, usize)) {
+    // Every URL form this finds holds a dot: look around each dot only.
+    let mut floor = 0;
+    let mut search = 0;
+    while let Some(dot) = text
+        .get(search..)
+        .and_then(|t| memchr::memchr(b'.', t))
+        .map(|p| p + search)
+    {
+        search = dot + 1;
+        // A URL through this dot goes on after it: a dot before a space or the end of
+        // the text (a sentence's end) is no URL's first dot.
+        if !text.get(dot + 1).is_some_and(|&b| is_url_byte(b)) {
+            continue;
+        }
+        let mut start = dot;
+        while start > floor && text.get(start - 1).is_some_and(|&b| is_url_byte(b)) {
+            start -= 1;
+        }
+        let Some((at, end)) =
+            (start..dot).find_map(|p| url_at(text, p).filter(|&end| end > dot).map(|end| (p, end)))
+        else {
+            continue;
+        };
+        found(at, end);
+        floor = end;
+        search = search.max(end);
+    }
 }
 
 /// Whether `text` holds at least `n` ASCII digits. Counts in chunks small enough for byte

@@ -11,6 +11,7 @@ use super::chars::{
     cn_numeral, is_confusable_script, is_han, is_hangul_jamo, is_invisible, is_sentence_punct,
     is_separator, is_token_char, joins_after_dot_space, joins_after_dot_space_chars, t2s,
 };
+use super::extract::url_spans;
 use super::{MatchText, NormalizeOptions, Seg, map_seg, offset, t2s_table};
 
 pub(super) mod ucs2;
@@ -457,6 +458,11 @@ fn dot_space_label(t: &[u8]) -> bool {
 /// The exact scan of ASCII text: `false` when a contextual step could change it.
 fn ascii_scan(o: &NormalizeOptions, t: &[u8]) -> bool {
     let deob = o.deobfuscate_urls;
+    // Separators inside URLs link no single characters (`x.co/q?a=1`).
+    let mut urls: Vec<std::ops::Range<usize>> = Vec::new();
+    if o.collapse_separators && memchr::memchr(b'.', t).is_some() {
+        url_spans(t, |start, end| urls.push(start..end));
+    }
     let (mut last_single, mut seps_after, mut chain) = (false, 0u32, 0u32);
     let mut dot = DotState::Idle;
     let mut dot_after_www = false;
@@ -506,7 +512,8 @@ fn ascii_scan(o: &NormalizeOptions, t: &[u8]) -> bool {
                 }
                 dot = DotState::Idle;
             }
-            let pending = if last_single && (1..=2).contains(&seps_after) {
+            let in_url = || urls.iter().any(|u| u.start < last_tok.1 && start < u.end);
+            let pending = if last_single && (1..=2).contains(&seps_after) && !in_url() {
                 chain
             } else {
                 0

@@ -11,6 +11,7 @@
 //! repetition ends; it is capped all the same.
 
 use std::iter;
+use std::ops::Range;
 
 use caseless::Caseless;
 use unicode_normalization::char::{canonical_combining_class, compose, decompose_compatible};
@@ -20,6 +21,7 @@ use super::chars::{
     ascii_prototype, cn_numeral, is_han, is_invisible, is_sentence_punct, is_separator, is_tld,
     is_token_char, is_word_char, joins_after_dot_space_chars, marks_are_overlays, nd_digit, t2s,
 };
+use super::extract::url_spans;
 use super::{MatchText, NormalizeOptions, Unit, offset};
 
 /// Upper bound on rounds of the contextual steps.
@@ -382,8 +384,9 @@ fn is_single_word(units: &[Unit], at: usize) -> bool {
 
 /// Removes separators between Han characters (runs of 1–4 without sentence punctuation)
 /// and between single letters, digits or Han characters in chains of three or more (runs
-/// of 1–2).
+/// of 1–2). Separators inside a URL or host name stay: `x.co/q?a=1` is no `F.R.E.E`.
 fn collapse(units: &mut Vec<Unit>, scratch: &mut Vec<Unit>) -> bool {
+    let urls = url_spans_of(units);
     let mut runs: Vec<SepRun> = Vec::new();
     let mut i = 0;
     while let Some(u) = units.get(i) {
@@ -407,6 +410,8 @@ fn collapse(units: &mut Vec<Unit>, scratch: &mut Vec<Unit>) -> bool {
                 .any(|u| is_sentence_punct(u.c));
         let link =
             len <= 2 && left.is_some_and(|l| is_single_word(units, l)) && is_single_word(units, i);
+        let in_url = urls.iter().any(|u| u.start < start && i < u.end);
+        let (han, link) = (han && !in_url, link && !in_url);
         runs.push(SepRun {
             start,
             end: i,
@@ -447,6 +452,21 @@ fn collapse(units: &mut Vec<Unit>, scratch: &mut Vec<Unit>) -> bool {
     scratch.extend_from_slice(units.get(pos..).unwrap_or(&[]));
     std::mem::swap(units, scratch);
     true
+}
+
+/// The unit ranges of the URLs and host names the extractor finds in `units` (one byte
+/// per unit: the character when ASCII, else a byte no URL holds).
+fn url_spans_of(units: &[Unit]) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    if !units.iter().any(|u| u.c == '.') {
+        return spans;
+    }
+    let bytes: Vec<u8> = units
+        .iter()
+        .map(|u| if u.c.is_ascii() { u.c as u8 } else { 0xFF })
+        .collect();
+    url_spans(&bytes, |start, end| spans.push(start..end));
+    spans
 }
 
 /// Chinese numerals inside a digit run of three or more (with an ASCII digit) or five or

@@ -301,6 +301,9 @@ fn tricky_text() -> impl Strategy<Value = String> {
         Just("To".to_owned()),
         Just("ly".to_owned()),
         Just("/".to_owned()),
+        Just("x.co/".to_owned()),
+        Just("?".to_owned()),
+        Just("=".to_owned()),
         Just("，".to_owned()),
         Just("\n".to_owned()),
         Just("www".to_owned()),
@@ -360,6 +363,10 @@ fn ascii_tricky_text() -> impl Strategy<Value = String> {
         Just("In".to_owned()),
         Just("ly".to_owned()),
         Just("/".to_owned()),
+        Just("x.co/".to_owned()),
+        Just("?".to_owned()),
+        Just("=".to_owned()),
+        Just("&".to_owned()),
         Just("@".to_owned()),
         Just(":".to_owned()),
         Just("http://".to_owned()),
@@ -816,4 +823,42 @@ fn a_sentence_starting_with_a_word_tld_is_not_a_host_name() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn single_character_parts_of_urls_are_not_joined() {
+    let n = Normalizer::default();
+    for (text, url) in [
+        ("Pay at example.com/q?a=1 today", "example.com/q?a=1"),
+        (
+            "see https://x.co/a/b/c?d=1&e=2 now",
+            "https://x.co/a/b/c?d=1&e=2",
+        ),
+        ("go www.shop.cn/p?i=9&j=0", "www.shop.cn/p?i=9&j=0"),
+        ("請點擊 example.com/q?a=1 領取", "example.com/q?a=1"),
+    ] {
+        for m in [n.normalize(text), n.normalize_general(text)] {
+            assert!(m.as_str().contains(url), "{text}: {}", m.as_str());
+            assert_eq!(
+                m.urls()
+                    .iter()
+                    .map(|u| u.value.as_str())
+                    .collect::<Vec<_>>(),
+                [url],
+                "{text}"
+            );
+        }
+    }
+    // Outside URLs single letters still join.
+    assert_eq!(
+        norm("F.R.E.E gift at x.co/a?b=1"),
+        "free gift at x.co/a?b=1"
+    );
+    // An ASCII message with such a URL stays on the fast path.
+    let mut m = MatchText::default();
+    assert!(fast::run(
+        n.options(),
+        "Pay at example.com/q?a=1&b=2 today",
+        &mut m
+    ));
 }
