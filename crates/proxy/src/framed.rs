@@ -67,23 +67,29 @@ impl Encoder<Outgoing> for SmppCodec {
     type Error = io::Error;
 
     fn encode(&mut self, item: Outgoing, dst: &mut BytesMut) -> Result<(), io::Error> {
-        match item {
-            Outgoing::Frame(frame) => dst.extend_from_slice(&frame),
-            Outgoing::Relay {
-                frame,
-                sequence_number,
-            } => {
-                let start = dst.len();
-                dst.extend_from_slice(&frame);
-                if let Some(written) = dst.get_mut(start..) {
-                    // A frame shorter than a header never reaches here (the framer
-                    // rejects it), and would be sent unchanged.
-                    let _ = set_sequence_number(written, sequence_number);
-                }
-            }
-            Outgoing::Header(h) => h.encode(dst),
-        }
+        encode_outgoing(item, dst);
         Ok(())
+    }
+}
+
+/// Appends `item` to `dst` as it goes on the wire (the [`SmppCodec`] encoding, for
+/// buffers filled outside a writer task).
+pub(crate) fn encode_outgoing(item: Outgoing, dst: &mut BytesMut) {
+    match item {
+        Outgoing::Frame(frame) => dst.extend_from_slice(&frame),
+        Outgoing::Relay {
+            frame,
+            sequence_number,
+        } => {
+            let start = dst.len();
+            dst.extend_from_slice(&frame);
+            if let Some(written) = dst.get_mut(start..) {
+                // A frame shorter than a header never reaches here (the framer
+                // rejects it), and would be sent unchanged.
+                let _ = set_sequence_number(written, sequence_number);
+            }
+        }
+        Outgoing::Header(h) => h.encode(dst),
     }
 }
 

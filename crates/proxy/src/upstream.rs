@@ -1,32 +1,38 @@
 //! Upstream (SMSC) side: a pool of bound sessions per configured SMSC, one task per
 //! session.
 //!
-//! Each session task owns its socket, its sequence counter and its pending map
-//! `sequence → (answer handle, deadline, owner)`. Work reaches it through a bounded
-//! queue filled with `try_send`: a full queue means the session's window is exhausted,
-//! and the caller tries the next session or answers the ESME at once. Every request the
-//! task takes is answered exactly once: by the SMSC's response, by the proxy on its
-//! deadline, or by the proxy when the session is lost.
+//! Each session's connection state (sequence counter, pending table
+//! `sequence → (answer handle, deadline, owner)`, write buffer) sits behind one short
+//! lock in its [`SessionHandle`]. The task that admits a request (an ESME's session)
+//! takes a sequence number, records the request as pending and appends the rewritten
+//! frame to the write buffer itself, then wakes the connection's writer: a submit
+//! crosses one task boundary on its way to the SMSC, and the writer sends everything
+//! appended since its last write in one go. A session whose window is full refuses at
+//! once, and the caller tries the next session or answers the ESME. The session task
+//! reads the SMSC's responses and answers straight into the ESME's write queue. Every
+//! request admitted is answered exactly once: by the SMSC's response, by the proxy on
+//! its deadline, or by the proxy when the session is lost.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
 use smppguard_codec::{
     Bind, Body, COctetString, CommandId, CommandStatus, HEADER_LEN, Header, Pdu,
 };
 use smppguard_metrics::{MessageKind, Outcome, UpstreamMetrics};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::codec::Decoder;
 
 use crate::config::{BindType, UpstreamConfig};
-use crate::framed::{Outgoing, ReadError, SmppCodec, run_writer};
+use crate::framed::{Outgoing, ReadError, SmppCodec, encode_outgoing};
 use crate::receipts::Owner;
 use crate::relay::{Reply, UpReply, UpstreamCtl};
 use crate::server::Shared;
@@ -59,14 +65,243 @@ impl Job {
     }
 }
 
-/// The handle the rest of the proxy holds on one session task.
+/// The handle the rest of the proxy holds on one session.
 #[derive(Debug)]
 pub(crate) struct SessionHandle {
     pub(crate) bound: AtomicBool,
-    submit_tx: mpsc::Sender<Job>,
     pub(crate) ctl_tx: mpsc::Sender<UpstreamCtl>,
     /// Requests sent and not yet answered (for status and drain).
     pub(crate) pending: AtomicUsize,
+    /// The connection's state, shared by the tasks that send on it.
+    link: Mutex<Link>,
+    /// Wakes the writer: data appended to an empty buffer, or the link closing.
+    wake: Notify,
+    /// Requests outstanding at most (the SMSC's window).
+    window: usize,
+    /// Frames the write buffer holds at most; beyond, the SMSC stopped reading.
+    max_queued: usize,
+}
+
+/// One connection's state, behind the handle's lock.
+#[derive(Debug)]
+struct Link {
+    /// The connection this state belongs to.
+    generation: u64,
+    /// Whether requests may be sent (bound, not unbinding, not lost).
+    open: bool,
+    /// Set when the connection ends: the writer flushes what is buffered and stops.
+    closing: bool,
+    seq: SequenceCounter,
+    pending: Slots<Pending>,
+    /// Deadlines in the order they were set (the timeout is constant, so this is
+    /// also deadline order); entries whose request was answered are skipped, and
+    /// trimmed from the front as answers arrive.
+    deadlines: VecDeque<(Instant, u32)>,
+    /// Frames waiting for the writer.
+    out: BytesMut,
+    /// Frames in `out`.
+    queued: usize,
+}
+
+impl Link {
+    fn new() -> Link {
+        Link {
+            generation: 0,
+            open: false,
+            closing: false,
+            seq: SequenceCounter::new(),
+            pending: Slots::new(),
+            deadlines: VecDeque::new(),
+            out: BytesMut::new(),
+            queued: 0,
+        }
+    }
+
+    /// Drops deadline entries at the front whose request is no longer pending.
+    fn trim_deadlines(&mut self) {
+        while let Some(&(d, seq)) = self.deadlines.front() {
+            if self.pending.get(seq).is_some_and(|p| p.deadline == d) {
+                break;
+            }
+            self.deadlines.pop_front();
+        }
+    }
+}
+
+/// Outstanding requests by sequence number, without hashing: a power-of-two table
+/// indexed by the sequence number's low bits. New sequence numbers skip occupied slots,
+/// so a lookup is one index and one compare, and the table never rehashes while its
+/// load stays under one half (it doubles beyond, which a steady window never needs).
+#[derive(Debug)]
+pub(crate) struct Slots<T> {
+    slots: Vec<Option<(u32, T)>>,
+    len: usize,
+}
+
+impl<T> Slots<T> {
+    /// An empty table (allocated on first insert).
+    pub(crate) fn new() -> Slots<T> {
+        Slots {
+            slots: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Entries held.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    fn index(&self, seq: u32) -> usize {
+        usize::try_from(seq).unwrap_or(0) & self.mask()
+    }
+
+    /// Room for one more entry at a load of at most one half.
+    fn reserve_one(&mut self) {
+        let need = self.len.saturating_add(1).saturating_mul(2);
+        if self.slots.len() >= need {
+            return;
+        }
+        let cap = need.next_power_of_two().max(16);
+        let old = std::mem::replace(&mut self.slots, (0..cap).map(|_| None).collect());
+        // Distinct low bits stay distinct under a wider mask: no collisions here.
+        for (seq, v) in old.into_iter().flatten() {
+            let i = self.index(seq);
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = Some((seq, v));
+            }
+        }
+    }
+
+    /// Takes the next sequence number from `counter` whose slot is free, stores `value`
+    /// under it and returns it.
+    pub(crate) fn insert_next(&mut self, counter: &mut SequenceCounter, value: T) -> u32 {
+        self.reserve_one();
+        loop {
+            let seq = counter.next_seq();
+            let i = self.index(seq);
+            // Terminates: fewer than half the slots are taken.
+            if let Some(slot @ None) = self.slots.get_mut(i) {
+                *slot = Some((seq, value));
+                self.len += 1;
+                return seq;
+            }
+        }
+    }
+
+    /// The entry under `seq`.
+    pub(crate) fn get(&self, seq: u32) -> Option<&T> {
+        match self.slots.get(self.index(seq)) {
+            Some(Some((s, v))) if *s == seq => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Removes and returns the entry under `seq`.
+    pub(crate) fn remove(&mut self, seq: u32) -> Option<T> {
+        let i = self.index(seq);
+        let slot = self.slots.get_mut(i)?;
+        if slot.as_ref().is_some_and(|(s, _)| *s == seq) {
+            self.len -= 1;
+            slot.take().map(|(_, v)| v)
+        } else {
+            None
+        }
+    }
+
+    /// Removes every entry.
+    pub(crate) fn drain(&mut self) -> Vec<T> {
+        self.len = 0;
+        self.slots
+            .iter_mut()
+            .filter_map(|s| s.take().map(|(_, v)| v))
+            .collect()
+    }
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots::new()
+    }
+}
+
+impl SessionHandle {
+    fn new(window: usize, ctl_tx: mpsc::Sender<UpstreamCtl>) -> SessionHandle {
+        SessionHandle {
+            bound: AtomicBool::new(false),
+            ctl_tx,
+            pending: AtomicUsize::new(0),
+            link: Mutex::new(Link::new()),
+            wake: Notify::new(),
+            window,
+            max_queued: window.saturating_mul(2).saturating_add(CTL_SLACK * 2),
+        }
+    }
+
+    /// Sends every part of `job` on this connection, or gives it back when the session
+    /// is not open or its window is full. Runs on the admitting task: the frames go
+    /// straight into the write buffer under new sequence numbers.
+    fn try_send(
+        &self,
+        job: Job,
+        metrics: Option<&UpstreamMetrics>,
+        shared: &Shared,
+    ) -> Result<(), Job> {
+        let n = job.parts.len();
+        let now = Instant::now();
+        let deadline = now + shared.fixed.relay.response_timeout;
+        let kind = if n > 1 {
+            MessageKind::Multipart
+        } else {
+            MessageKind::Single
+        };
+        let mut link = self.link.lock();
+        if !link.open
+            || link.pending.len() >= self.window
+            || link.queued.saturating_add(n) > self.max_queued
+        {
+            return Err(job);
+        }
+        let was_empty = link.out.is_empty();
+        for part in job.parts {
+            if let Some(m) = metrics {
+                m.added_latency(kind, now.saturating_duration_since(part.reply.arrived()));
+            }
+            part.reply.account().forwarded.inc();
+            let Link {
+                seq, pending, out, ..
+            } = &mut *link;
+            let seq = pending.insert_next(
+                seq,
+                Pending {
+                    reply: part.reply,
+                    deadline,
+                    sent: now,
+                    account: Arc::clone(&job.account),
+                },
+            );
+            encode_outgoing(
+                Outgoing::Relay {
+                    frame: part.frame,
+                    sequence_number: seq,
+                },
+                out,
+            );
+            link.deadlines.push_back((deadline, seq));
+        }
+        link.queued += n;
+        self.pending.store(link.pending.len(), Ordering::Relaxed);
+        drop(link);
+        crate::stats::add(&shared.stats.requests_forwarded, n as u64);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
 }
 
 /// The sessions bound to one SMSC.
@@ -80,9 +315,8 @@ pub(crate) struct Pool {
     next: AtomicUsize,
 }
 
-/// The receiving ends a session task consumes.
+/// The receiving end a session task consumes.
 pub(crate) struct SessionInputs {
-    submit_rx: mpsc::Receiver<Job>,
     ctl_rx: mpsc::Receiver<UpstreamCtl>,
 }
 
@@ -96,16 +330,10 @@ impl Pool {
         let mut sessions = Vec::new();
         let mut inputs = Vec::new();
         for _ in 0..cfg.sessions {
-            let window = usize::try_from(cfg.window).unwrap_or(1);
-            let (submit_tx, submit_rx) = mpsc::channel(window);
+            let window = usize::try_from(cfg.window).unwrap_or(1).max(1);
             let (ctl_tx, ctl_rx) = mpsc::channel(window + CTL_SLACK);
-            sessions.push(Arc::new(SessionHandle {
-                bound: AtomicBool::new(false),
-                submit_tx,
-                ctl_tx,
-                pending: AtomicUsize::new(0),
-            }));
-            inputs.push(SessionInputs { submit_rx, ctl_rx });
+            sessions.push(Arc::new(SessionHandle::new(window, ctl_tx)));
+            inputs.push(SessionInputs { ctl_rx });
         }
         let pool = Pool {
             index,
@@ -117,9 +345,9 @@ impl Pool {
         (pool, inputs)
     }
 
-    /// Hands `job` to a bound session with room, round-robin; gives it back when none
+    /// Sends `job` on a bound session with room, round-robin; gives it back when none
     /// can take it.
-    pub(crate) fn try_dispatch(&self, mut job: Job) -> Result<(), Job> {
+    pub(crate) fn try_dispatch(&self, shared: &Shared, mut job: Job) -> Result<(), Job> {
         let n = self.sessions.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         for k in 0..n {
@@ -129,9 +357,9 @@ impl Pool {
             if !s.bound.load(Ordering::Acquire) {
                 continue;
             }
-            match s.submit_tx.try_send(job) {
+            match s.try_send(job, Some(&self.metrics), shared) {
                 Ok(()) => return Ok(()),
-                Err(TrySendError::Full(j) | TrySendError::Closed(j)) => job = j,
+                Err(j) => job = j,
             }
         }
         Err(job)
@@ -147,21 +375,13 @@ impl Pool {
 }
 
 /// Sends `job` along its route: the first pool with a bound session and room takes it.
-pub(crate) fn dispatch(shared: &Shared, job: Job) -> Result<(), Job> {
+pub(crate) fn dispatch(shared: &Shared, mut job: Job) -> Result<(), Job> {
     let route = Arc::clone(&job.route);
-    dispatch_via(shared, job, route.iter().copied())
-}
-
-fn dispatch_via(
-    shared: &Shared,
-    mut job: Job,
-    pools: impl Iterator<Item = usize>,
-) -> Result<(), Job> {
-    for i in pools {
+    for &i in route.iter() {
         let Some(pool) = shared.pools.get(i) else {
             continue;
         };
-        match pool.try_dispatch(job) {
+        match pool.try_dispatch(shared, job) {
             Ok(()) => return Ok(()),
             Err(j) => job = j,
         }
@@ -228,7 +448,6 @@ pub(crate) async fn run_session(
                     .upstream_sessions_bound
                     .fetch_sub(1, Ordering::Relaxed);
                 s.fail_all(shared.fixed.relay.upstream_lost_status);
-                redispatch_queued(&shared, pool, &mut inputs.submit_rx);
                 match end {
                     End::Shutdown => return,
                     End::Lost(why) => {
@@ -246,7 +465,6 @@ pub(crate) async fn run_session(
                     p.metrics.binds_failed.inc();
                 }
                 tracing::warn!(upstream = %cfg.name, error = %e, "cannot bind to smsc");
-                redispatch_queued(&shared, pool, &mut inputs.submit_rx);
             }
         }
         // Back off, still answering control messages: a drain must not wait for us.
@@ -261,21 +479,6 @@ pub(crate) async fn run_session(
                     Some(_) => {}
                 },
             }
-        }
-    }
-}
-
-/// Jobs queued for a session that went down were never sent: offer them to the other
-/// sessions of the route, else answer them.
-fn redispatch_queued(shared: &Shared, pool: usize, rx: &mut mpsc::Receiver<Job>) {
-    while let Ok(job) = rx.try_recv() {
-        let route = Arc::clone(&job.route);
-        // This session is marked unbound, so the same pool only offers its siblings.
-        let order = std::iter::once(pool).chain(route.iter().copied().filter(|&p| p != pool));
-        if let Err(job) = dispatch_via(shared, job, order) {
-            let n = job.parts.len();
-            crate::stats::add(&shared.stats.requests_no_upstream, n as u64);
-            job.fail(Outcome::NoUpstream, shared.fixed.relay.no_upstream_status);
         }
     }
 }
@@ -424,19 +627,13 @@ impl SequenceCounter {
     }
 }
 
-/// State of one bound connection.
+/// The task side of one bound connection.
 struct Session<'a> {
     shared: &'a Arc<Shared>,
     cfg: &'a UpstreamConfig,
     pool: usize,
-    handle: &'a SessionHandle,
+    handle: &'a Arc<SessionHandle>,
     generation: u64,
-    seq: SequenceCounter,
-    pending: HashMap<u32, Pending>,
-    /// Deadlines in the order they were set (the timeout is constant, so this is
-    /// also deadline order); entries whose request was answered are skipped.
-    deadlines: VecDeque<(Instant, u32)>,
-    out: Option<mpsc::Sender<Outgoing>>,
 }
 
 impl<'a> Session<'a> {
@@ -444,7 +641,7 @@ impl<'a> Session<'a> {
         shared: &'a Arc<Shared>,
         cfg: &'a UpstreamConfig,
         pool: usize,
-        handle: &'a SessionHandle,
+        handle: &'a Arc<SessionHandle>,
         generation: u64,
     ) -> Self {
         Session {
@@ -453,24 +650,39 @@ impl<'a> Session<'a> {
             pool,
             handle,
             generation,
-            // The bind used sequence 1.
-            seq: SequenceCounter::starting_after(1),
-            pending: HashMap::new(),
-            deadlines: VecDeque::new(),
-            out: None,
         }
     }
 
-    /// Queues a frame for the writer. The queue is sized for the window plus the
-    /// control slack, so it is full only when the SMSC stopped reading: the session is
-    /// then treated as lost.
+    /// Queues a frame the proxy makes itself (enquire_link and its answer, unbind,
+    /// answers to the SMSC's requests). The buffer holds at most the window plus the
+    /// control slack twice over, so it overflows only when the SMSC stopped reading:
+    /// the session is then treated as lost.
     fn write(&self, out: Outgoing) -> Result<(), End> {
-        match &self.out {
-            Some(tx) => tx
-                .try_send(out)
-                .map_err(|_| End::Lost("smsc stopped reading")),
-            None => Err(End::Lost("writer gone")),
+        let mut link = self.handle.link.lock();
+        if link.closing {
+            return Err(End::Lost("writer gone"));
         }
+        if link.queued >= self.handle.max_queued {
+            return Err(End::Lost("smsc stopped reading"));
+        }
+        let was_empty = link.out.is_empty();
+        encode_outgoing(out, &mut link.out);
+        link.queued += 1;
+        drop(link);
+        if was_empty {
+            self.handle.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// A new sequence number on this connection (for the proxy's own requests).
+    fn next_seq(&self) -> u32 {
+        self.handle.link.lock().seq.next_seq()
+    }
+
+    /// Stops new requests on this connection (unbinding).
+    fn close_to_requests(&self) {
+        self.handle.link.lock().open = false;
     }
 
     async fn run(&mut self, bound: Bound, inputs: &mut SessionInputs) -> End {
@@ -479,10 +691,18 @@ impl<'a> Session<'a> {
             write,
             mut rbuf,
         } = bound;
-        let window = usize::try_from(self.cfg.window).unwrap_or(1);
-        let (out_tx, out_rx) = mpsc::channel(window * 2 + CTL_SLACK * 2);
-        let writer = tokio::spawn(run_writer(write, out_rx, None));
-        self.out = Some(out_tx);
+        let generation = self.generation;
+        {
+            let mut link = self.handle.link.lock();
+            link.generation = generation;
+            link.open = true;
+            link.closing = false;
+            // The bind used sequence 1.
+            link.seq = SequenceCounter::starting_after(1);
+            link.out.clear();
+            link.queued = 0;
+        }
+        let mut writer = tokio::spawn(run_link_writer(Arc::clone(self.handle), generation, write));
         let mut codec = SmppCodec::new(self.shared.fixed.server.max_pdu_bytes);
         let interval = self.cfg.enquire_link_interval;
         let mut last_rx = Instant::now();
@@ -492,16 +712,20 @@ impl<'a> Session<'a> {
         // downstream session loop): no timer registered and cancelled per PDU.
         let timer = sleep_until(last_rx + interval);
         tokio::pin!(timer);
+        let mut writer_done = false;
+        let response_timeout = self.shared.fixed.relay.response_timeout;
+        let mut checked = last_rx;
 
         let end = loop {
-            let can_take = unbind_deadline.is_none() && self.pending.len() < window;
             let mut next = match enquire_sent {
                 Some(t) => t + interval,
                 None => last_rx + interval,
             };
-            if let Some((d, _)) = self.deadlines.front() {
-                next = next.min(*d);
-            }
+            // Requests are added by other tasks without waking this one: with none
+            // outstanding, the timer still fires one response timeout after it last
+            // did, which is before the deadline of anything added since.
+            let front = self.handle.link.lock().deadlines.front().map(|(d, _)| *d);
+            next = next.min(front.unwrap_or(checked + response_timeout));
             if let Some(d) = unbind_deadline {
                 next = next.min(d);
             }
@@ -521,7 +745,8 @@ impl<'a> Session<'a> {
                     Some(UpstreamCtl::FailPending(status)) => self.fail_all(status),
                     Some(UpstreamCtl::Shutdown) | None => {
                         if unbind_deadline.is_none() {
-                            let seq = self.seq.next_seq();
+                            self.close_to_requests();
+                            let seq = self.next_seq();
                             let unbind = Header::new(CommandId::UNBIND, CommandStatus::ESME_ROK, seq);
                             if self.write(Outgoing::Header(unbind)).is_err() {
                                 break End::Shutdown;
@@ -530,6 +755,10 @@ impl<'a> Session<'a> {
                         }
                     }
                 },
+                _ = &mut writer, if !writer_done => {
+                    writer_done = true;
+                    break if unbind_deadline.is_some() { End::Shutdown } else { End::Lost("write failed") };
+                }
                 r = read_frame(&mut read, &mut rbuf, &mut codec) => match r {
                     Ok(Some(frame)) => {
                         last_rx = Instant::now();
@@ -546,16 +775,9 @@ impl<'a> Session<'a> {
                     }
                     Err(ReadError::Io(_)) => break if unbind_deadline.is_some() { End::Shutdown } else { End::Lost("read error") },
                 },
-                job = inputs.submit_rx.recv(), if can_take => match job {
-                    Some(job) => {
-                        if let Err(e) = self.send_job(job) {
-                            break e;
-                        }
-                    }
-                    None => break End::Shutdown,
-                },
                 () = &mut timer => {
                     let now = Instant::now();
+                    checked = now;
                     if unbind_deadline.is_some_and(|d| d <= now) {
                         break End::Shutdown;
                     }
@@ -563,7 +785,7 @@ impl<'a> Session<'a> {
                     match enquire_sent {
                         Some(t) if now >= t + interval => break End::Lost("enquire_link unanswered"),
                         None if now >= last_rx + interval => {
-                            let seq = self.seq.next_seq();
+                            let seq = self.next_seq();
                             let el = Header::new(CommandId::ENQUIRE_LINK, CommandStatus::ESME_ROK, seq);
                             if let Err(e) = self.write(Outgoing::Header(el)) {
                                 break e;
@@ -575,76 +797,57 @@ impl<'a> Session<'a> {
                 }
             }
         };
-        // Closing the queue lets the writer flush what is queued and shut the socket.
-        self.out = None;
-        let _ = timeout(UNBIND_WAIT, writer).await;
-        end
-    }
-
-    fn send_job(&mut self, job: Job) -> Result<(), End> {
-        let now = Instant::now();
-        let deadline = now + self.shared.fixed.relay.response_timeout;
-        let kind = if job.parts.len() > 1 {
-            MessageKind::Multipart
-        } else {
-            MessageKind::Single
-        };
-        let metrics = self.pool_metrics();
-        for part in job.parts {
-            if let Some(m) = metrics {
-                m.added_latency(kind, now.saturating_duration_since(part.reply.arrived()));
-            }
-            part.reply.account().forwarded.inc();
-            let seq = self.seq.next_seq();
-            self.deadlines.push_back((deadline, seq));
-            if let Some(old) = self.pending.insert(
-                seq,
-                Pending {
-                    reply: part.reply,
-                    deadline,
-                    sent: now,
-                    account: Arc::clone(&job.account),
-                },
-            ) {
-                // Only after 2^31 outstanding requests; answer rather than lose it.
-                old.reply
-                    .answer(Outcome::Timeout, self.shared.fixed.relay.timeout_status);
-            }
-            inc(&self.shared.stats.requests_forwarded);
-            self.write(Outgoing::Relay {
-                frame: part.frame,
-                sequence_number: seq,
-            })?;
+        // No new requests; the writer flushes what is buffered and shuts the socket.
+        {
+            let mut link = self.handle.link.lock();
+            link.open = false;
+            link.closing = true;
         }
-        self.handle
-            .pending
-            .store(self.pending.len(), Ordering::Relaxed);
-        Ok(())
+        self.handle.wake.notify_one();
+        if !writer_done && timeout(UNBIND_WAIT, &mut writer).await.is_err() {
+            // The SMSC stopped reading: the writer cannot finish, and must not touch
+            // the next connection's buffer (it checks the generation too).
+            writer.abort();
+        }
+        end
     }
 
     /// Answers requests whose deadline passed.
     fn expire(&mut self, now: Instant) {
-        while let Some(&(d, seq)) = self.deadlines.front() {
-            if d > now {
-                break;
+        let mut expired = Vec::new();
+        {
+            let mut link = self.handle.link.lock();
+            while let Some(&(d, seq)) = link.deadlines.front() {
+                if d > now {
+                    break;
+                }
+                link.deadlines.pop_front();
+                if link.pending.get(seq).is_some_and(|p| p.deadline == d)
+                    && let Some(p) = link.pending.remove(seq)
+                {
+                    expired.push(p);
+                }
             }
-            self.deadlines.pop_front();
-            if self.pending.get(&seq).is_some_and(|p| p.deadline == d)
-                && let Some(p) = self.pending.remove(&seq)
-            {
-                inc(&self.shared.stats.responses_timed_out);
-                p.reply
-                    .answer(Outcome::Timeout, self.shared.fixed.relay.timeout_status);
-            }
+            self.handle
+                .pending
+                .store(link.pending.len(), Ordering::Relaxed);
         }
-        self.handle
-            .pending
-            .store(self.pending.len(), Ordering::Relaxed);
+        for p in expired {
+            inc(&self.shared.stats.responses_timed_out);
+            p.reply
+                .answer(Outcome::Timeout, self.shared.fixed.relay.timeout_status);
+        }
     }
 
     /// Answers every outstanding request with `status`.
     fn fail_all(&mut self, status: CommandStatus) {
-        let n = self.pending.len() as u64;
+        let pending = {
+            let mut link = self.handle.link.lock();
+            link.deadlines.clear();
+            self.handle.pending.store(0, Ordering::Relaxed);
+            link.pending.drain()
+        };
+        let n = pending.len() as u64;
         let outcome = if status == self.shared.fixed.relay.upstream_lost_status {
             Outcome::UpstreamLost
         } else {
@@ -657,11 +860,9 @@ impl<'a> Session<'a> {
                 crate::stats::add(&self.shared.stats.responses_timed_out, n);
             }
         }
-        for (_, p) in self.pending.drain() {
+        for p in pending {
             p.reply.answer(outcome, status);
         }
-        self.deadlines.clear();
-        self.handle.pending.store(0, Ordering::Relaxed);
     }
 
     fn on_frame(&mut self, frame: Bytes, unbinding: bool) -> Result<(), End> {
@@ -710,17 +911,34 @@ impl<'a> Session<'a> {
             CommandId::UNBIND_RESP if unbinding => return Err(End::Shutdown),
             _ => {}
         }
-        let Some(p) = self.pending.remove(&h.sequence_number) else {
+        let p = {
+            let mut link = self.handle.link.lock();
+            let wrong_type = link.pending.get(h.sequence_number).is_some_and(|p| {
+                h.command_id != CommandId::GENERIC_NACK
+                    && Some(h.command_id) != p.reply.command_id().response_id()
+            });
+            if wrong_type {
+                // A response of the wrong type for this sequence: not ours to relay.
+                // The request stays pending, to be answered by its deadline.
+                None
+            } else {
+                let p = link.pending.remove(h.sequence_number);
+                if p.is_some() {
+                    link.trim_deadlines();
+                    self.handle
+                        .pending
+                        .store(link.pending.len(), Ordering::Relaxed);
+                }
+                p
+            }
+        };
+        let Some(p) = p else {
             inc(&self.shared.stats.responses_unmatched);
             if let Some(m) = self.pool_metrics() {
                 m.responses_unmatched.inc();
             }
             return Ok(());
         };
-        let expected = p.reply.command_id().response_id();
-        self.handle
-            .pending
-            .store(self.pending.len(), Ordering::Relaxed);
         if h.command_id == CommandId::GENERIC_NACK {
             // The SMSC could not parse our frame: give the ESME the response it expects,
             // with the nack's status (never ROK: a nack is a failure).
@@ -732,16 +950,6 @@ impl<'a> Session<'a> {
             inc(&self.shared.stats.responses_relayed);
             self.observe_response(&p);
             p.reply.answer(Outcome::SmscError, status);
-            return Ok(());
-        }
-        if Some(h.command_id) != expected {
-            // A response of the wrong type for this sequence: not ours to relay. The
-            // request is put back to be answered by its deadline.
-            inc(&self.shared.stats.responses_unmatched);
-            if let Some(m) = self.pool_metrics() {
-                m.responses_unmatched.inc();
-            }
-            self.pending.insert(h.sequence_number, p);
             return Ok(());
         }
         if h.command_status.is_ok()
@@ -803,6 +1011,51 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Writes what is appended to a connection's buffer, everything appended since the
+/// last write in one go, until the link closes (after a last flush) or a write fails.
+/// The socket is shut down either way.
+async fn run_link_writer(
+    handle: Arc<SessionHandle>,
+    generation: u64,
+    mut io: Box<dyn AsyncWrite + Send + Unpin>,
+) {
+    let mut buf = BytesMut::new();
+    let ok = loop {
+        let closing = {
+            let mut link = handle.link.lock();
+            if link.generation != generation {
+                // A newer connection owns the buffer.
+                return;
+            }
+            std::mem::swap(&mut link.out, &mut buf);
+            link.queued = 0;
+            link.closing
+        };
+        if buf.is_empty() {
+            if closing {
+                break true;
+            }
+            handle.wake.notified().await;
+            continue;
+        }
+        if io.write_all(&buf).await.is_err() {
+            break false;
+        }
+        buf.clear();
+    };
+    if ok {
+        let _ = io.flush().await;
+    }
+    // No more requests on a connection that cannot be written.
+    {
+        let mut link = handle.link.lock();
+        if link.generation == generation {
+            link.open = false;
+        }
+    }
+    let _ = io.shutdown().await;
+}
+
 /// The message_id of a successful submit_sm_resp / data_sm_resp / submit_multi_resp,
 /// read without decoding the rest: it is the C-string right after the header.
 fn message_id_of(frame: &[u8]) -> Option<&str> {
@@ -826,6 +1079,56 @@ mod tests {
         let mut s = SequenceCounter::starting_after(0x7FFF_FFFE);
         assert_eq!(s.next_seq(), 0x7FFF_FFFF);
         assert_eq!(s.next_seq(), 1);
+    }
+
+    #[test]
+    fn slots_hand_out_free_sequence_numbers_and_find_them() {
+        let mut seq = SequenceCounter::new();
+        let mut t: Slots<u32> = Slots::new();
+        let a = t.insert_next(&mut seq, 10);
+        let b = t.insert_next(&mut seq, 20);
+        assert_eq!((a, b), (1, 2));
+        assert_eq!(t.get(a), Some(&10));
+        assert_eq!(t.get(b + 16), None, "same slot, other sequence");
+        assert_eq!(t.remove(b + 16), None);
+        assert_eq!(t.remove(a), Some(10));
+        assert_eq!(t.remove(a), None);
+        assert_eq!(t.len(), 1);
+        let c = t.insert_next(&mut seq, 30);
+        assert_eq!(c, 3);
+        let mut all = t.drain();
+        all.sort_unstable();
+        assert_eq!(all, vec![20, 30]);
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.get(b), None);
+    }
+
+    #[test]
+    fn slots_skip_occupied_slots_grow_and_survive_the_wrap() {
+        // One old request outstanding while thousands pass: its slot is skipped, never
+        // reused under another sequence number.
+        let mut seq = SequenceCounter::starting_after(0x7FFF_FFF0);
+        let mut t: Slots<u32> = Slots::new();
+        let old = t.insert_next(&mut seq, 0);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..5000u32 {
+            let s = t.insert_next(&mut seq, i);
+            assert_ne!(s, old);
+            assert!((1..=0x7FFF_FFFF).contains(&s));
+            assert_eq!(t.remove(s), Some(i));
+            seen.insert(s);
+        }
+        assert_eq!(seen.len(), 5000);
+        assert_eq!(t.get(old), Some(&0));
+        // Growth keeps every entry reachable.
+        let many: Vec<u32> = (0..300)
+            .map(|i| t.insert_next(&mut seq, 1000 + i))
+            .collect();
+        assert_eq!(t.len(), 301);
+        for (i, s) in many.iter().enumerate() {
+            assert_eq!(t.get(*s), Some(&(1000 + i as u32)));
+        }
+        assert_eq!(t.get(old), Some(&0));
     }
 
     #[test]
