@@ -10,6 +10,8 @@
 # CPU seconds per message and peak RSS of the middle process (HAProxy/smppguard).
 #
 # Usage: benches/e2e/run.sh [SECONDS]     env: SESSIONS=16 WINDOW=256 PIN=0|1
+#   CASES="c d" runs only those scenarios (ratios need b among them); BIN=path runs
+#   another smppguard binary (for before/after comparisons).
 #   PIN=1 puts the load generator on CPU 0 and the simulator and the middle process
 #   on CPU 1 (taskset), so the generator does not steal the middle's core.
 # Output: a Markdown table on stdout; raw JSON reports in $OUT (default target/e2e).
@@ -20,6 +22,7 @@ SECS=${1:-10}
 SESSIONS=${SESSIONS:-16}
 WINDOW=${WINDOW:-256}
 PIN=${PIN:-0}
+CASES=${CASES:-a b c d e}
 OUT=${OUT:-target/e2e}
 TGT=${CARGO_TARGET_DIR:-target}
 BIN=${BIN:-$TGT/release/smppguard}
@@ -67,7 +70,7 @@ bench() { # $1 port, $2 name, $3 extra flags...
 echo "| scenario | submits/s at saturation | ratio to (b) | p50 µs @50% | p99 µs @50% | p99.9 µs @50% | CPU µs/submit (middle) | peak RSS MiB (middle) |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 B_RATE=""
-for s in a b c d e; do
+for s in $CASES; do
   mid=""
   port=$SIM_PORT
   mix=$MIX
