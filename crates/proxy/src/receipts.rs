@@ -4,15 +4,22 @@
 //! The map is bounded twice: entries expire after the configured TTL (default 72 h,
 //! beyond the usual validity period), and beyond `max_entries` the oldest is forgotten.
 //! It is split into shards so upstream sessions recording ids in parallel rarely meet
-//! on a lock; no lock is held across an await.
+//! on a lock; no lock is held across an await. Each shard is sized for its share of the
+//! bound when it is created (up to the default bound), so recording an id does not
+//! rehash the map, and ids of up to 24 bytes (all common formats) are stored inline:
+//! an insert allocates nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use parking_lot::Mutex;
 
 const SHARDS: usize = 16;
+/// Ids per shard allocated up front at most: the default bound (1 000 000) is covered;
+/// a larger configured bound grows past it as ids arrive.
+const PRESIZE_PER_SHARD: usize = 65_536;
 
 /// Who owns a message_id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +36,23 @@ struct Entry {
     expires_ms: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shard {
-    /// The id is allocated once and shared by the map and the order queue.
-    map: HashMap<Arc<str>, Entry, foldhash::fast::RandomState>,
+    map: HashMap<CompactString, Entry, foldhash::fast::RandomState>,
     /// Insertion order with expiry; entries may be stale (re-inserted or evicted ids),
     /// which is checked on removal.
-    order: VecDeque<(u64, Arc<str>)>,
+    order: VecDeque<(u64, CompactString)>,
+}
+
+impl Shard {
+    /// A shard with room for `capacity` ids; the map's table is allocated but its
+    /// pages are only touched as ids land in them.
+    fn with_capacity(capacity: usize) -> Shard {
+        Shard {
+            map: HashMap::with_capacity_and_hasher(capacity, Default::default()),
+            order: VecDeque::with_capacity(capacity),
+        }
+    }
 }
 
 /// The message_id map.
@@ -49,9 +66,12 @@ pub(crate) struct Receipts {
 
 impl Receipts {
     pub(crate) fn new(max_entries: usize, ttl_ms: u64) -> Receipts {
+        let per_shard = max_entries.div_ceil(SHARDS).max(1);
         Receipts {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            per_shard: max_entries.div_ceil(SHARDS).max(1),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard::with_capacity(per_shard.min(PRESIZE_PER_SHARD))))
+                .collect(),
+            per_shard,
             ttl_ms,
             hasher: foldhash::fast::RandomState::default(),
         }
@@ -73,8 +93,8 @@ impl Receipts {
         let mut s = self.shard(id).lock();
         s.expire(now_ms);
         while s.map.len() >= self.per_shard && s.evict_oldest() {}
-        let id: Arc<str> = Arc::from(id);
-        s.map.insert(Arc::clone(&id), Entry { owner, expires_ms });
+        let id = CompactString::new(id);
+        s.map.insert(id.clone(), Entry { owner, expires_ms });
         s.order.push_back((expires_ms, id));
     }
 
@@ -232,6 +252,23 @@ mod tests {
         assert_eq!(r.lookup("0A1B2C3D", 1000), None);
         r.purge(1000);
         assert_eq!(r.len(), 0);
+    }
+
+    #[test]
+    fn ids_longer_than_the_inline_size_are_kept_whole() {
+        let r = Receipts::new(100, 1000);
+        let long = "f".repeat(64);
+        let prefix = "f".repeat(24);
+        r.insert(&long, owner("acme"), 0);
+        r.insert("6f1c2c8e-1f0b-4e5a-9a0e-3b1f7c9d2e41", owner("other"), 0);
+        assert_eq!(r.lookup(&long, 1), Some(owner("acme")));
+        assert_eq!(r.lookup(&long.to_uppercase(), 1), Some(owner("acme")));
+        assert_eq!(r.lookup(&prefix, 1), None);
+        assert_eq!(
+            r.lookup("6F1C2C8E-1F0B-4E5A-9A0E-3B1F7C9D2E41", 1),
+            Some(owner("other"))
+        );
+        assert_eq!(r.len(), 2);
     }
 
     #[test]

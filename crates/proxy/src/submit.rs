@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use smallvec::smallvec;
 use smppguard_codec::{Body, COctetString, CommandStatus, Content, Pdu, SubmitSmResp};
 use smppguard_limits::Nanos;
 use smppguard_metrics::Outcome;
@@ -21,7 +22,7 @@ use crate::inspect::{Decision, Inspection, Message, inspect};
 use crate::relay::Reply;
 use crate::server::Shared;
 use crate::stats::{add, inc};
-use crate::upstream::{Job, Part, dispatch};
+use crate::upstream::{Job, Part, Parts, dispatch};
 
 /// Who is asking: the bound account and its route.
 pub(crate) struct Requester<'a> {
@@ -84,7 +85,12 @@ fn owner_route(req: &Requester<'_>, message_id: &[u8]) -> Result<Arc<[usize]>, C
 fn forward_owned(req: &Requester<'_>, message_id: &[u8], frame: Bytes, reply: Reply) {
     match owner_route(req, message_id) {
         Ok(route) => {
-            forward(req.shared, vec![Part { frame, reply }], req.account, route);
+            forward(
+                req.shared,
+                smallvec![Part { frame, reply }],
+                req.account,
+                route,
+            );
         }
         Err(status) => reply.answer(Outcome::Invalid, status),
     }
@@ -92,12 +98,7 @@ fn forward_owned(req: &Requester<'_>, message_id: &[u8], frame: Bytes, reply: Re
 
 /// Hands parts to the route's upstreams, or answers them when none can take them;
 /// returns whether an upstream took them.
-fn forward(
-    shared: &Shared,
-    parts: Vec<Part>,
-    account: &AccountConfig,
-    route: Arc<[usize]>,
-) -> bool {
+fn forward(shared: &Shared, parts: Parts, account: &AccountConfig, route: Arc<[usize]>) -> bool {
     let job = Job {
         parts,
         account: Arc::clone(&account.system_id),
@@ -118,7 +119,7 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
         // query/cancel types are handled by the caller; anything else is forwarded.
         forward(
             shared,
-            vec![Part { frame, reply }],
+            smallvec![Part { frame, reply }],
             req.account,
             Arc::clone(req.route),
         );
@@ -321,7 +322,7 @@ fn single(
     );
     act(
         shared,
-        vec![Part { frame, reply }],
+        smallvec![Part { frame, reply }],
         account,
         Arc::clone(route),
         &verdict,
@@ -335,7 +336,7 @@ fn single(
 #[allow(clippy::too_many_arguments)]
 fn act(
     shared: &Shared,
-    parts: Vec<Part>,
+    parts: Parts,
     account: &AccountConfig,
     route: Arc<[usize]>,
     verdict: &Inspection,
@@ -401,7 +402,7 @@ fn act(
 /// then forwarded, or every part answered with the limit's status.
 fn forward_within_limits(
     shared: &Shared,
-    parts: Vec<Part>,
+    parts: Parts,
     account: &AccountConfig,
     route: Arc<[usize]>,
     source: &str,
@@ -479,7 +480,7 @@ fn audit(
     });
 }
 
-fn parts_of(parts: Vec<smppguard_text::ReturnedPart<HeldPart>>) -> Vec<Part> {
+fn parts_of(parts: Vec<smppguard_text::ReturnedPart<HeldPart>>) -> Parts {
     parts
         .into_iter()
         .map(|p| Part {

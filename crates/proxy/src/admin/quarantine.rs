@@ -229,7 +229,7 @@ pub(crate) fn release(shared: &Shared, id: u64) -> Result<ReleaseReport, AdminEr
     // drain waits for them.
     let window = Arc::new(AtomicU32::new(0));
     let outstanding: &Arc<AtomicI64> = &shared.outstanding;
-    let mut parts = Vec::with_capacity(entry.frames.len());
+    let mut parts = crate::upstream::Parts::with_capacity(entry.frames.len());
     for frame in &entry.frames {
         let (Some(header), Some(slot)) = (
             Header::parse(frame),
