@@ -78,6 +78,31 @@ async fn a_counted_run_is_fully_answered_and_matches_the_simulator() {
     assert!(p50 > 0 && p50 <= p99 && p99 <= max, "{l}");
 }
 
+/// A paced run sends exactly the messages asked for, all through the pacer's permits,
+/// and stops when they are answered (the duration is far longer than the run needs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_counted_run_sends_every_message_and_ends() {
+    let smsc = Smsc::start(
+        "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+        SimConfig::default(),
+    )
+    .await
+    .unwrap();
+    let addr = smsc.local_addr();
+    let args = "--sessions 2 --window 4 --count 120 --rate 2000 --mix gsm7=1 --duration 60";
+    let v = tokio::task::spawn_blocking(move || bench(addr, &args.split(' ').collect::<Vec<_>>()))
+        .await
+        .unwrap();
+    assert_eq!(v["messages"], 120, "{v}");
+    assert_eq!(v["submits"], 120, "{v}");
+    assert_eq!(v["statuses"]["ESME_ROK"].as_u64(), Some(120));
+    assert_eq!(smsc.stats().submits, 120);
+    assert!(
+        v["elapsed_s"].as_f64().unwrap() < 60.0,
+        "the run waited for its duration: {v}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_statuses_are_counted_and_corpus_files_replayed() {
     let smsc = Smsc::start(

@@ -17,6 +17,7 @@ use smppguard_codec::CommandStatus;
 use smppguard_sim::BindType;
 use smppguard_sim::EsmeError;
 use smppguard_sim::esme::{Esme, EsmeConfig, SubmitResponse};
+use tokio::sync::Semaphore;
 
 pub(crate) mod mix;
 
@@ -203,8 +204,40 @@ struct Run {
     answered: AtomicU64,
     stop: AtomicBool,
     count: Option<u64>,
-    rate: Option<f64>,
+    /// Send permits released at the target rate; `None` sends as fast as the windows
+    /// allow.
+    pacer: Option<Arc<Semaphore>>,
     start: tokio::time::Instant,
+}
+
+/// Shortest pause of the pacing thread: below this the sleep's own overshoot (tens
+/// of microseconds on Linux) dominates and the thread would only burn a core.
+const PACE_TICK_MIN: Duration = Duration::from_micros(50);
+/// Longest pause of the pacing thread (low rates).
+const PACE_TICK_MAX: Duration = Duration::from_millis(1);
+
+/// Releases one send permit per message at `rate` messages per second, evenly spaced,
+/// until `run.stop` is set; then closes the semaphore so waiting senders end.
+///
+/// A thread of its own rather than a tokio timer: tokio's timer wheel has a resolution
+/// of one millisecond, so timer-paced senders all fire on the millisecond tick and
+/// arrive as bursts of rate/1000 messages, which queue at every hop and show up as
+/// latency that is the generator's, not the server's. A thread sleeping a fraction of
+/// the interval releases a few messages at a time.
+fn pace(run: &Run, permits: &Semaphore, rate: f64) {
+    let tick = Duration::from_secs_f64(1.0 / rate).clamp(PACE_TICK_MIN, PACE_TICK_MAX);
+    let start = run.start.into_std();
+    let mut released: u64 = 0;
+    while !run.stop.load(Ordering::Relaxed) {
+        // Messages due by now, counting from the first at time zero.
+        let due = ((start.elapsed().as_secs_f64() * rate) as u64).saturating_add(1);
+        if let Some(n) = due.checked_sub(released).filter(|n| *n > 0) {
+            permits.add_permits(usize::try_from(n).unwrap_or(Semaphore::MAX_PERMITS));
+            released = due;
+        }
+        std::thread::sleep(tick);
+    }
+    permits.close();
 }
 
 /// What a run measured.
@@ -334,9 +367,21 @@ async fn load(args: &Args) -> Result<Report> {
         answered: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         count: args.count,
-        rate: args.rate,
+        pacer: args.rate.map(|_| Arc::new(Semaphore::new(0))),
         start: tokio::time::Instant::now(),
     });
+    let pacer = match (args.rate, &run.pacer) {
+        (Some(rate), Some(permits)) => {
+            let (run, permits) = (Arc::clone(&run), Arc::clone(permits));
+            Some(
+                std::thread::Builder::new()
+                    .name("bench-pacer".into())
+                    .spawn(move || pace(&run, &permits, rate))
+                    .context("cannot start the pacing thread")?,
+            )
+        }
+        _ => None,
+    };
     let started = Instant::now();
     let receipts = Arc::new(AtomicU64::new(0));
     let mut tallies = Vec::new();
@@ -375,7 +420,13 @@ async fn load(args: &Args) -> Result<Report> {
         r = tokio::signal::ctrl_c() => r.context("cannot watch Ctrl-C")?,
     }
     run.stop.store(true, Ordering::Relaxed);
+    if let Some(p) = &run.pacer {
+        p.close();
+    }
     while workers.join_next().await.is_some() {}
+    if let Some(p) = pacer {
+        let _ = tokio::task::spawn_blocking(move || p.join()).await;
+    }
     let elapsed = started.elapsed();
     progress.abort();
     if std::io::stderr().is_terminal() {
@@ -432,16 +483,18 @@ async fn load(args: &Args) -> Result<Report> {
 async fn worker(esme: Arc<Esme>, run: Arc<Run>, tally: Arc<Mutex<Tally>>, reference: u16) {
     let len = run.deck.len().max(1) as u64;
     while !run.stop.load(Ordering::Relaxed) {
-        let n = run.tickets.fetch_add(1, Ordering::Relaxed);
-        if run.count.is_some_and(|c| n >= c) {
-            break;
-        }
-        if let Some(rate) = run.rate {
-            let at = run.start + Duration::from_secs_f64(n as f64 / rate);
-            tokio::time::sleep_until(at).await;
+        if let Some(permits) = &run.pacer {
+            match permits.acquire().await {
+                Ok(p) => p.forget(),
+                Err(_) => break,
+            }
             if run.stop.load(Ordering::Relaxed) {
                 break;
             }
+        }
+        let n = run.tickets.fetch_add(1, Ordering::Relaxed);
+        if run.count.is_some_and(|c| n >= c) {
+            break;
         }
         let Some(entry) = usize::try_from(n % len).ok().and_then(|i| run.deck.get(i)) else {
             break;
