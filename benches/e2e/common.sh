@@ -48,6 +48,22 @@ $2
 CFG
 }
 
+haproxy_config() { # HAProxy 2.6, TCP mode, one thread: $RELAY_PORT -> $SIM_PORT
+  cat <<CFG
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+listen smpp
+  bind 127.0.0.1:$RELAY_PORT
+  server sim 127.0.0.1:$SIM_PORT
+CFG
+}
+
 start_sim() { # $1: log file
   "${CPU1[@]}" "$BIN" sim smsc --listen "127.0.0.1:$SIM_PORT" --no-validate --stats-interval-s 0 2>"$1" &
   PIDS+=($!)

@@ -40,19 +40,7 @@ peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 start_sim "$OUT/sim.log"
 
-cat >"$OUT/haproxy.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-listen smpp
-  bind 127.0.0.1:$RELAY_PORT
-  server sim 127.0.0.1:$SIM_PORT
-CFG
+haproxy_config >"$OUT/haproxy.cfg"
 
 python3 benches/e2e/gen-pack.py 10000 >"$OUT/gen-10k.toml"
 proxy_config 127.0.0.1:0 "" >"$OUT/c.toml"
