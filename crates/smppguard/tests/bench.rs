@@ -76,6 +76,19 @@ async fn a_counted_run_is_fully_answered_and_matches_the_simulator() {
         l["max"].as_u64().unwrap(),
     );
     assert!(p50 > 0 && p50 <= p99 && p99 <= max, "{l}");
+    // The timeline's peak is the run's largest latency (the histogram rounds to 3
+    // significant digits).
+    let peaks: Vec<u64> = v["max_latency_us_per_100ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    let peak = *peaks.iter().max().unwrap();
+    assert!(
+        peak.abs_diff(max) <= max / 100 + 1,
+        "{peaks:?} vs max {max}"
+    );
 }
 
 /// A paced run sends exactly the messages asked for, all through the pacer's permits,

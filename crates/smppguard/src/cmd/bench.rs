@@ -162,19 +162,30 @@ pub(crate) fn status_name(status: CommandStatus) -> String {
         .map_or_else(|| format!("0x{:08X}", status.0), str::to_owned)
 }
 
+/// Width of one slot of the latency timeline.
+const PEAK_SLOT: Duration = Duration::from_millis(100);
+/// Slots kept (one hour); later responses are in the histogram only.
+const PEAK_SLOTS: usize = 36_000;
+
 /// Counters of one session, merged at the end.
 struct Tally {
     latency: Histogram<u64>,
     statuses: BTreeMap<u32, u64>,
     errors: BTreeMap<&'static str, u64>,
+    /// Largest latency (µs) of the responses read in each [`PEAK_SLOT`] since `start`:
+    /// shows when in a run the tail happened (a reload, a pause).
+    peaks: Vec<u64>,
+    start: Instant,
 }
 
 impl Tally {
-    fn new() -> Tally {
+    fn new(start: Instant) -> Tally {
         Tally {
             latency: histogram(),
             statuses: BTreeMap::new(),
             errors: BTreeMap::new(),
+            peaks: Vec::new(),
+            start,
         }
     }
 
@@ -182,6 +193,16 @@ impl Tally {
         match result {
             Ok(r) => {
                 record(&mut self.latency, r.latency);
+                let slot = (self.start.elapsed().as_millis() / PEAK_SLOT.as_millis()) as usize;
+                if slot < PEAK_SLOTS {
+                    if self.peaks.len() <= slot {
+                        self.peaks.resize(slot + 1, 0);
+                    }
+                    let us = u64::try_from(r.latency.as_micros()).unwrap_or(u64::MAX);
+                    if let Some(p) = self.peaks.get_mut(slot) {
+                        *p = (*p).max(us);
+                    }
+                }
                 *self.statuses.entry(r.status.0).or_default() += 1;
             }
             Err(e) => *self.errors.entry(error_kind(e)).or_default() += 1,
@@ -261,6 +282,8 @@ pub(crate) struct Report {
     pub(crate) latency: Percentiles,
     /// Delivery receipts received.
     pub(crate) receipts: u64,
+    /// Largest latency in µs per 100 ms of the run, from its start.
+    pub(crate) peaks: Vec<u64>,
 }
 
 impl Report {
@@ -286,6 +309,7 @@ impl Report {
             "errors": self.errors,
             "latency_us": self.latency.to_json(),
             "receipts": self.receipts,
+            "max_latency_us_per_100ms": self.peaks,
         })
     }
 
@@ -388,7 +412,7 @@ async fn load(args: &Args) -> Result<Report> {
     let mut workers = tokio::task::JoinSet::new();
     let mut readers = tokio::task::JoinSet::new();
     for (s, esme) in esmes.iter().enumerate() {
-        let tally = Arc::new(Mutex::new(Tally::new()));
+        let tally = Arc::new(Mutex::new(Tally::new(run.start.into_std())));
         tallies.push(Arc::clone(&tally));
         for w in 0..args.window {
             let reference = u16::try_from((s * args.window + w) % 65_536).unwrap_or(0);
@@ -434,6 +458,7 @@ async fn load(args: &Args) -> Result<Report> {
     }
 
     let mut latency = histogram();
+    let mut peaks: Vec<u64> = Vec::new();
     let mut statuses = BTreeMap::new();
     let mut errors = BTreeMap::new();
     for t in &tallies {
@@ -441,6 +466,12 @@ async fn load(args: &Args) -> Result<Report> {
         latency
             .add(&t.latency)
             .context("merging latency histograms")?;
+        if peaks.len() < t.peaks.len() {
+            peaks.resize(t.peaks.len(), 0);
+        }
+        for (p, q) in peaks.iter_mut().zip(&t.peaks) {
+            *p = (*p).max(*q);
+        }
         for (status, n) in &t.statuses {
             *statuses
                 .entry(status_name(CommandStatus(*status)))
@@ -475,6 +506,7 @@ async fn load(args: &Args) -> Result<Report> {
         statuses,
         errors,
         latency: Percentiles::of(&latency),
+        peaks,
         receipts: receipts.load(Ordering::Relaxed),
     })
 }
