@@ -82,7 +82,10 @@ done
 scrape after
 
 python3 - "$OUT" "$ROUNDS" "$RATE" <<'PY'
-import json, re, sys
+import json, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, "benches/e2e")
+import prom
 out, rounds, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 runs = {s: [json.load(open(f"{out}/{s}-{r}.json")) for r in range(1, rounds + 1)] for s in "abcd"}
 def lat(v, q): return v["latency_us"][q]
@@ -103,18 +106,8 @@ for r in range(rounds):
     a, b, c, d = (lat(runs[s][r], "p99") for s in "abcd")
     print(f"| {r + 1} | {c - a} | {d - a} | {c - b} | {d - b} |")
 
-def hist(path, name):
-    """Cumulative bucket counts of one histogram, summed over its label sets."""
-    b = {}
-    for line in open(path):
-        m = re.match(name + r'_bucket\{.*le="([^"]+)"\} (\S+)', line)
-        if m:
-            le = float("inf") if m[1] == "+Inf" else float(m[1])
-            b[le] = b.get(le, 0) + float(m[2])
-    return b
 def diff(name, s):
-    before, after = hist(f"{out}/{s}-before.prom", name), hist(f"{out}/{s}-after.prom", name)
-    return {le: after[le] - before.get(le, 0) for le in after}
+    return prom.diff(name, f"{out}/{s}-before.prom", f"{out}/{s}-after.prom")
 def share(b, le):
     total = b.get(float("inf"), 0)
     return f"{100 * b.get(le, 0) / total:.2f}%" if total else "-"
