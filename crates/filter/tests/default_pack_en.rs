@@ -23,9 +23,30 @@ fn verdict(text: &str) -> Verdict {
     engine().evaluate(&Envelope::new("test"), text, &mut Scratch::new())
 }
 
+/// Each message is blocked, and its rule is among the matches (an older rule may decide
+/// first, with the same action).
+fn assert_caught(cases: &[(&str, &str)]) {
+    for &(text, rule) in cases {
+        let v = verdict(text);
+        assert!(v.is_blocking(), "not blocked: {text}\n{v:#?}");
+        assert!(
+            v.matches.iter().any(|m| &*m.id == rule),
+            "{rule}: {text}\n{v:#?}"
+        );
+    }
+}
+
+/// No message is blocked.
+fn assert_pass(texts: &[&str]) {
+    for text in texts {
+        let v = verdict(text);
+        assert!(!v.is_blocking(), "blocked: {text}\n{v:#?}");
+    }
+}
+
 #[test]
 fn brandless_lures_are_blocked_and_caught_by_their_rule() {
-    for (text, rule) in [
+    assert_caught(&[
         (
             "Limited offer just for you, tap here: https://best-offer.xyz/p",
             "en-abused-tld-lure",
@@ -67,20 +88,88 @@ fn brandless_lures_are_blocked_and_caught_by_their_rule() {
             "en-device-scare",
         ),
         ("IRS_TAX_REFUND_ID_88Q2X7.pdf", "en-tax-refund-document"),
-    ] {
-        let v = verdict(text);
-        assert!(v.is_blocking(), "not blocked: {text}\n{v:#?}");
-        // The rule fires (an older rule may decide first, with the same action).
-        assert!(
-            v.matches.iter().any(|m| &*m.id == rule),
-            "{rule}: {text}\n{v:#?}"
-        );
-    }
+    ]);
+}
+
+#[test]
+fn lapsed_subscriptions_adult_lures_and_brand_hosts_are_caught_by_their_rule() {
+    assert_caught(&[
+        (
+            "Your streaming subscr1pt1on is on h0ld, renew your bill now: https://renew-bill.example/x",
+            "en-subscription-lapse",
+        ),
+        (
+            "Sandy22 shared her private gallery with you, open it here: http://gallery-x.example/s9",
+            "en-adult-media-link",
+        ),
+        (
+            "hey its Jo, wanna meet up? text me here http://date-chat.example/jo",
+            "en-stranger-invite-link",
+        ),
+        (
+            "Melt 20 lbs in 3 weeks with one cup before bed: http://slim-cup.example/a",
+            "en-miracle-product",
+        ),
+        (
+            "Your parcel is waiting: https://usps-redelivery-help.example/track",
+            "en-brand-in-host",
+        ),
+        ("https://bit.ly/3xYzAbc", "en-bare-link"),
+        (
+            "Y0UR FED3RAL RETURN WAS_BANNED, fix it here: https://tax-fix.example/r",
+            "en-tax-return-blocked",
+        ),
+        (
+            "look who died in a crash, so sad https://news-clip.example/v",
+            "en-shock-bait",
+        ),
+        (
+            "FRM:Rewards Desk MSG: a gift valued at $90 is waiting for you",
+            "en-email-gateway-lure",
+        ),
+        (
+            "Did you attempt a $310.44 purchase at Gadget Hub? Not you? Cancel at https://card-desk.example/c",
+            "en-not-you-alert",
+        ),
+        (
+            "Our courier tried to deliver your package but it was not delivered. Pick a new delivery date: https://post-slot.example/d",
+            "en-delivery-fee",
+        ),
+        (
+            "We may owe you $512.30: you were overcharged on your auto policy. Claim it here: https://refund-now.example/q",
+            "en-refund-lure",
+        ),
+        (
+            "Mystery shoppers wanted, $300 per assignment, apply: https://shop-jobs.example/a",
+            "en-task-job",
+        ),
+        (
+            "Dear user, your WALLETKYC has expired and will be blocked, call 9876543210 to verify",
+            "en-kyc-update",
+        ),
+        (
+            "You came in contact with someone who tested positive. Order a test kit: https://kit-order.example/k",
+            "en-exposure-alert-link",
+        ),
+    ]);
+}
+
+#[test]
+fn renewals_purchase_checks_and_plain_links_pass() {
+    assert_pass(&[
+        "Your library membership expires next month; renew online at https://library.example/renew",
+        "Did you attempt a $52.10 purchase at Corner Cafe? Reply YES or NO",
+        "Here are the photos from Sunday: https://photos.example.com/album/7",
+        "Are you free tonight? We could meet at 8 near the station",
+        "Your UPS package 1Z999 is out for delivery: https://www.ups.com/track?tracknum=1Z999",
+        "https://www.example.com/docs/manual",
+        "Our nutrition class starts Monday, details at https://clinic.example/class",
+    ]);
 }
 
 #[test]
 fn messages_that_share_their_words_pass() {
-    for text in [
+    assert_pass(&[
         "Check out my new photos from the trip here: https://photos.example.com/album/42",
         "Let's meet for coffee at 10, the place is https://maps.example.com/cafe",
         "You have a new voicemail from 5551234567. Call 123 to listen.",
@@ -90,10 +179,7 @@ fn messages_that_share_their_words_pass() {
         "Your refund of $42.10 has been issued by the IRS and will arrive in 5 days",
         "Hi mom, running late, I'll call you from the station",
         "Your order has shipped. Track it at https://shop.example.com/t/123",
-    ] {
-        let v = verdict(text);
-        assert!(!v.is_blocking(), "blocked: {text}\n{v:#?}");
-    }
+    ]);
 }
 
 #[test]
