@@ -27,9 +27,8 @@ mod thread_cpu;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use corpus::{BENCH_PACK, GenPack, Message, generated_pack, messages, regex_syntax};
+use corpus::{BENCH_PACK, Baseline, Message, generated_pack, messages};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use regex::{RegexSet, RegexSetBuilder};
 use smppguard_filter::{Engine, Envelope, Prepared, RulePack, Ruleset, Scratch};
 use smppguard_text::{DecodeOptions, DecodedPart, MatchText, PartInput, decode_part_into};
 use thread_cpu::ThreadCpu;
@@ -53,41 +52,6 @@ fn engine(toml: &str) -> (Engine, Duration) {
     (Engine::new(rs), started.elapsed())
 }
 
-/// A RegexSet over a generated pack's expressions, and expression → rule.
-struct Baseline {
-    set: RegexSet,
-    rule_of: Vec<usize>,
-}
-
-impl Baseline {
-    fn new(pack: &GenPack) -> (Self, Duration) {
-        let started = Instant::now();
-        let mut patterns = Vec::new();
-        let mut rule_of = Vec::new();
-        for (ri, exprs) in pack.rules.iter().enumerate() {
-            for e in exprs {
-                patterns.push(regex_syntax(e));
-                rule_of.push(ri);
-            }
-        }
-        let set = RegexSetBuilder::new(&patterns)
-            .size_limit(1 << 30)
-            .dfa_size_limit(1 << 30)
-            .build()
-            .unwrap();
-        (Self { set, rule_of }, started.elapsed())
-    }
-
-    /// The matched rules, as the engine would list them.
-    fn rules(&self, text: &str, out: &mut Vec<usize>) {
-        out.clear();
-        for p in self.set.matches(text).iter() {
-            out.push(self.rule_of[p]);
-        }
-        out.dedup();
-    }
-}
-
 /// Decoded and normalized messages, for the scan-only comparisons.
 struct Prepped {
     decoded: Vec<String>,
@@ -95,21 +59,8 @@ struct Prepped {
 }
 
 fn prep(msgs: &[Message], engine: &Engine) -> Prepped {
-    let opts = DecodeOptions::default();
     let normalizer = smppguard_text::Normalizer::new(engine.ruleset().normalize_options().clone());
-    let mut decoded = Vec::new();
-    let mut matched = Vec::new();
-    for m in msgs {
-        let part = PartInput {
-            data_coding: m.data_coding,
-            short_message: &m.short_message,
-            ..PartInput::default()
-        };
-        let mut d = DecodedPart::default();
-        decode_part_into(&part, &opts, &mut d);
-        matched.push(normalizer.normalize(&d.text));
-        decoded.push(d.text);
-    }
+    let (decoded, matched) = corpus::decoded_and_matched(msgs, &normalizer);
     Prepped { decoded, matched }
 }
 

@@ -31,7 +31,7 @@ use corpus::{BENCH_PACK, Message, generated_pack, messages};
 use cpu_time::ThreadTime;
 use hyperscan::{BlockDatabase, Builder, Matching, Pattern, PatternFlags, Patterns};
 use smppguard_filter::{Field, RulePack, Ruleset};
-use smppguard_text::{DecodeOptions, MatchText, Normalizer, PartInput, decode_part};
+use smppguard_text::Normalizer;
 
 /// Messages scanned per measurement.
 const BATCH: usize = 2000;
@@ -56,14 +56,8 @@ impl Values {
             domains: Vec::new(),
             phones: Vec::new(),
         };
-        for m in msgs {
-            let part = PartInput {
-                data_coding: m.data_coding,
-                short_message: &m.short_message,
-                ..PartInput::default()
-            };
-            let d = decode_part(&part, &DecodeOptions::default());
-            let mt: MatchText = normalizer.normalize(&d.text);
+        let (decoded, matched) = corpus::decoded_and_matched(msgs, normalizer);
+        for (d, mt) in decoded.into_iter().zip(matched) {
             v.text.push(mt.as_str().to_owned());
             v.urls
                 .push(mt.urls().iter().map(|u| u.value.clone()).collect());
@@ -75,7 +69,7 @@ impl Values {
             );
             v.phones
                 .push(mt.phones().iter().map(|p| p.value.clone()).collect());
-            v.decoded.push(d.text);
+            v.decoded.push(d);
         }
         v
     }

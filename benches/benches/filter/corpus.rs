@@ -462,3 +462,59 @@ pub(crate) fn regex_syntax(e: &GenExpr) -> String {
         body
     }
 }
+
+/// A `regex::RegexSet` over a generated pack's expressions (in their regex-crate form), and
+/// expression → rule: the baseline the engine is compared with.
+pub(crate) struct Baseline {
+    set: regex::RegexSet,
+    rule_of: Vec<usize>,
+}
+
+impl Baseline {
+    pub(crate) fn new(pack: &GenPack) -> (Self, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let mut patterns = Vec::new();
+        let mut rule_of = Vec::new();
+        for (ri, exprs) in pack.rules.iter().enumerate() {
+            for e in exprs {
+                patterns.push(regex_syntax(e));
+                rule_of.push(ri);
+            }
+        }
+        // Its best configuration: limits high enough that the lazy DFA never gives up.
+        let set = regex::RegexSetBuilder::new(&patterns)
+            .size_limit(1 << 30)
+            .dfa_size_limit(1 << 30)
+            .build()
+            .unwrap();
+        (Self { set, rule_of }, started.elapsed())
+    }
+
+    /// The matched rules, as the engine would list them.
+    pub(crate) fn rules(&self, text: &str, out: &mut Vec<usize>) {
+        out.clear();
+        for p in self.set.matches(text).iter() {
+            out.push(self.rule_of[p]);
+        }
+        out.dedup();
+    }
+}
+
+/// The decoded text and the match text of every message, with `normalizer`.
+pub(crate) fn decoded_and_matched(
+    msgs: &[Message],
+    normalizer: &smppguard_text::Normalizer,
+) -> (Vec<String>, Vec<smppguard_text::MatchText>) {
+    msgs.iter()
+        .map(|m| {
+            let part = smppguard_text::PartInput {
+                data_coding: m.data_coding,
+                short_message: &m.short_message,
+                ..smppguard_text::PartInput::default()
+            };
+            let d = smppguard_text::decode_part(&part, &smppguard_text::DecodeOptions::default());
+            let mt = normalizer.normalize(&d.text);
+            (d.text, mt)
+        })
+        .unzip()
+}

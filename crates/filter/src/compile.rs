@@ -469,6 +469,19 @@ impl Ruleset {
         Self::compile_tuned(pack, Tuning::default())
     }
 
+    /// Compiles without the scan optimizations (expressions compiled as plain bytes, `.`
+    /// answered without a scan): the same verdicts, slower. For measuring what the
+    /// optimizations buy, side by side with [`Ruleset::compile`].
+    pub fn compile_plain(pack: RulePack) -> Result<Self, Error> {
+        Self::compile_tuned(
+            pack,
+            Tuning {
+                bytewise: false,
+                any_value: false,
+            },
+        )
+    }
+
     /// [`Ruleset::compile`] with some of its optimizations turned off (tests compare the
     /// verdicts of both).
     pub(crate) fn compile_tuned(pack: RulePack, tuning: Tuning) -> Result<Self, Error> {
