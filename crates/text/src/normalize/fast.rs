@@ -178,6 +178,13 @@ fn han_run(
     let mut pos = start;
     let mut count = 0u32;
     loop {
+        if watch.num_len == 0 {
+            let n = plain_han(bytes, pos, t2s_on, buf);
+            pos += 3 * n;
+            count += n as u32;
+        }
+        // A numeral, the character after one, a Simplified form of four bytes, Han
+        // outside the Basic Multilingual Plane, or the end of the run.
         if let Some(cp) = bmp_han_at(bytes, pos) {
             let v = han_entry(cp);
             if !han_common(v, t2s_on, watch) {
@@ -213,6 +220,41 @@ fn han_run(
     }
     watch.han_run_end(count);
     (!watch.hit).then_some(pos)
+}
+
+/// Copies Han characters of the main CJK blocks from byte `pos` on while they are neither
+/// numerals nor fold to a character of another length: one table load and a select per
+/// character, no other branch, and no bounds checks (input and output advance three bytes
+/// at a time). At most 64 characters per call, so the output grows in small steps.
+/// Returns how many it copied.
+fn plain_han(bytes: &[u8], pos: usize, t2s_on: bool, buf: &mut Vec<u8>) -> usize {
+    const MAX: usize = 64;
+    let input = bytes.get(pos..).unwrap_or(&[]).as_chunks::<3>().0;
+    let input = input.get(..MAX).unwrap_or(input);
+    let at = buf.len();
+    buf.resize(at + 3 * input.len(), 0);
+    let out = buf.get_mut(at..).unwrap_or_default().as_chunks_mut::<3>().0;
+    let mut n = 0;
+    for (&[b0, b1, b2], o) in input.iter().zip(out) {
+        // `bytes` is UTF-8: a lead byte of three (checked here) has two continuation bytes.
+        if b0 & 0xF0 != 0xE0 {
+            break;
+        }
+        let cp = (u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+        let v = cp
+            .checked_sub(t2s_table::DENSE_LO)
+            .and_then(|off| HAN.get(off as usize))
+            .copied()
+            .unwrap_or(HAN_NONE);
+        // Numerals, wide forms and non-Han stop the loop; the same and folded go on.
+        if v.wrapping_sub(1) < HAN_NONE {
+            break;
+        }
+        *o = utf8_3(han_fold(cp, v, t2s_on));
+        n += 1;
+    }
+    buf.truncate(at + 3 * n);
+    n
 }
 
 /// The code point at `i` when it is a Han character of the CJK Unified Ideographs block or
