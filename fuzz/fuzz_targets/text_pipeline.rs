@@ -4,12 +4,13 @@
 //! byte (sender, SAR, time step), esm_class, data_coding, a length and that many bytes.
 //! Nothing may panic; every token pushed must come back exactly once; the reassembler
 //! must stay within its bounds; the offset map must stay inside the decoded text and
-//! normalizing twice must give what normalizing once gave.
+//! normalizing twice must give what normalizing once gave; decoding and normalizing in
+//! one call (the UCS-2 code-unit path) must give what the two steps give.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use smppguard_text::{
-    DecodeOptions, DefaultAlphabet, MatchText, NormalizeOptions, Normalizer, PartInput, PartKey,
+    DecodeOptions, DecodedPart, DefaultAlphabet, MatchText, NormalizeOptions, Normalizer, PartInput, PartKey,
     PushOutcome, Reassembler, ReassemblyLimits, SarInfo, decode_part,
 };
 
@@ -64,6 +65,8 @@ fuzz_target!(|data: &[u8]| {
     let mut reassembler: Reassembler<u32> = Reassembler::new(LIMITS);
     let mut returned = vec![0u8; 0];
     let mut scratch = MatchText::default();
+    let mut fused_decoded = DecodedPart::default();
+    let mut fused = MatchText::default();
     let mut now = 0u64;
     let mut token = 0u32;
 
@@ -87,6 +90,11 @@ fuzz_target!(|data: &[u8]| {
         let decoded = decode_part(&input, &opts);
         assert!(decoded.user_data.end <= input.body().len());
         check_text(&normalizer, &decoded.text, &mut scratch);
+        normalizer.decode_normalize_into(&input, &opts, &mut fused_decoded, &mut fused);
+        assert_eq!(fused_decoded, decoded, "one call decodes as decode_part does");
+        assert_eq!(fused.as_str(), scratch.as_str(), "one call normalizes as two do");
+        assert_eq!(fused.urls(), scratch.urls());
+        assert_eq!(fused.phones(), scratch.phones());
 
         now += u64::from(control >> 5) * 1_000;
         for expired in reassembler.poll_expired(now) {
