@@ -115,6 +115,9 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
             push_char(buf, m);
             if m.is_ascii_alphanumeric() {
                 watch.feed(m)
+            } else if matches!(m, ',' | '!' | '?' | ';') {
+                // The fullwidth punctuation of Chinese sentences.
+                watch.punct(m as u8, true)
             } else {
                 watch.separator(m)
             }
@@ -127,7 +130,7 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
         {
             // CJK punctuation: separators no step changes.
             push_char(buf, c);
-            watch.separator(c)
+            watch.punct(0x80, is_sentence_punct(c))
         } else if is_inert(c) {
             push_char(buf, c);
             watch.feed(c)
@@ -1097,6 +1100,31 @@ impl Watch {
         }
         self.word_len += count;
         self.han_gap = Some((0, false));
+    }
+
+    /// [`Watch::separator`] for punctuation no URL pattern looks at: CJK punctuation
+    /// (`lower` 0x80) and ASCII punctuation other than `.`, `:`, `/`, `@`, `$`, brackets and
+    /// the space (`lower` is the byte). For those, defanging only shifts the window and
+    /// ends a label, so the checks that cannot fire are skipped.
+    fn punct(&mut self, lower: u8, sentence: bool) -> bool {
+        debug_assert!(!b".:/@$[({< d".contains(&lower) && !lower.is_ascii_alphanumeric());
+        if self.num_len > 0 {
+            self.end_numerals();
+        }
+        if self.deobfuscate {
+            self.window = (self.window << 8) | u32::from(lower);
+            if self.in_label {
+                self.end_label(false);
+            }
+            self.dot = DotState::Idle;
+        }
+        self.end_word();
+        self.seps_after_word += 1;
+        self.end_token();
+        self.han_gap = self
+            .han_gap
+            .and_then(|(k, p)| (k < 4).then_some((k + 1, p || sentence)));
+        !self.hit
     }
 
     /// Feeds one character that is a separator (not a letter, digit, Han character,

@@ -13,6 +13,7 @@ use super::{
     ALNUM, HAN, HAN_NONE, Watch, class, end_same, han_common, han_entry, han_fold, is_bmp_han,
     utf8_3,
 };
+use crate::normalize::chars::is_sentence_punct;
 use crate::normalize::t2s_table::DENSE_LO;
 use crate::normalize::{MatchText, NormalizeOptions, Seg, map_seg, offset};
 
@@ -195,6 +196,9 @@ fn units_text(
                 w.mat1(m);
                 if m.is_ascii_alphanumeric() {
                     watch.feed(char::from(m))
+                } else if matches!(m, b',' | b'!' | b'?' | b';') {
+                    // The fullwidth punctuation of Chinese sentences.
+                    watch.punct(m, true)
                 } else {
                     watch.separator(char::from(m))
                 }
@@ -212,7 +216,7 @@ fn units_text(
                 w.dec3(bytes);
                 w.mat3(bytes);
                 match char::from_u32(u) {
-                    Some(c) => watch.separator(c),
+                    Some(c) => watch.punct(0x80, is_sentence_punct(c)),
                     None => false,
                 }
             }
