@@ -33,6 +33,12 @@ use thread_cpu::ThreadCpu;
 const ZH: &str = "親愛的客戶您好，您的帳戶本月帳單已經產生，請於繳款截止日前完成繳款，以免產生延滯費用。如有任何的疑問請洽客服專線，非常謝謝您長久支持與愛護。";
 /// 160 characters of English account-notice text.
 const EN: &str = "Dear customer, your statement for this month is ready. Log in to the app to review recent activity and keep your contact details up to date. Reply STOP to stop.";
+/// A 272-character English notice, sent in `message_payload`: long messages cost in
+/// proportion, and a sentence that starts with a word that is also a top-level domain
+/// (`To`) is text, not a host name.
+const EN_LONG: &str = "Dear customer, your March statement is now available. The balance of 1,284.50 is due on the 28th and will be paid by direct debit from your account. To review the details or change the payment date, sign in to online banking. In case of questions call us on 0800 123 4567.";
+/// An 87-character Traditional Chinese notice with numerals, sent in `message_payload`.
+const ZH_LONG: &str = "親愛的會員您好，本行將於下週六凌晨二時至六時進行系統維護，期間網路銀行及行動銀行將暫停服務，造成不便敬請見諒。如需協助請撥打客服專線，或前往鄰近分行洽詢，感謝您的支持與配合。";
 /// Text that takes the general path: fullwidth letters, a zero-width space, a Cyrillic
 /// look-alike, a defanged URL and spaced-out Han characters.
 const EXOTIC: &str =
@@ -69,10 +75,15 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     let zh = ucs2(ZH);
     let en = gsm7(EN);
     let exotic = ucs2(EXOTIC);
-    let cases: [(&str, u8, &[u8]); 3] = [
-        ("ucs2_zh_70", 8, &zh),
-        ("gsm7_en_160", 0, &en),
-        ("general_path", 8, &exotic),
+    let en_long = gsm7(EN_LONG);
+    let zh_long = ucs2(ZH_LONG);
+    // (name, data_coding, body, in message_payload)
+    let cases: [(&str, u8, &[u8], bool); 5] = [
+        ("ucs2_zh_70", 8, &zh, false),
+        ("gsm7_en_160", 0, &en, false),
+        ("general_path", 8, &exotic, false),
+        ("payload_gsm7_en_272", 0, &en_long, true),
+        ("payload_ucs2_zh_87", 8, &zh_long, true),
     ];
 
     let mut g = c.benchmark_group(group);
@@ -80,10 +91,11 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(2));
     g.sample_size(30);
-    for (name, data_coding, sm) in cases {
+    for (name, data_coding, body, payload) in cases {
         let input = PartInput {
             data_coding,
-            short_message: sm,
+            short_message: if payload { &[] } else { body },
+            message_payload: payload.then_some(body),
             ..PartInput::default()
         };
         let mut decoded = DecodedPart::default();
