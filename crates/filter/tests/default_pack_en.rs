@@ -144,6 +144,10 @@ fn lapsed_subscriptions_adult_lures_and_brand_hosts_are_caught_by_their_rule() {
             "en-task-job",
         ),
         (
+            "Your debit card is blocked due to unusual activity, reactivate at http//:card-help.example",
+            "en-account-locked",
+        ),
+        (
             "Dear user, your WALLETKYC has expired and will be blocked, call 9876543210 to verify",
             "en-kyc-update",
         ),
