@@ -19,6 +19,7 @@ use smppguard_metrics::{AccountMetrics, DeliverKind, Outcome};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio_util::codec::Decoder;
 
 use crate::account::Gate;
 use crate::admin::AccountControl;
@@ -398,7 +399,7 @@ impl Conn {
                 r = read_frame(&mut self.read, &mut self.rbuf, &mut self.codec) => match r {
                     Ok(Some(frame)) => {
                         last_rx = Instant::now();
-                        self.on_frame(&mut s, frame).await
+                        self.on_frames(&mut s, frame).await
                     }
                     Ok(None) | Err(ReadError::Io(_)) => Err(Close::Done),
                     Err(ReadError::Frame(e)) => {
@@ -460,6 +461,23 @@ impl Conn {
         match Header::response_to(h, status) {
             Some(resp) => Self::send(s, Outgoing::Header(resp)).await,
             None => Ok(()),
+        }
+    }
+
+    /// Handles `first` and then every other whole frame the last read brought, without
+    /// going back through the session loop's select (and its clock read) for each.
+    async fn on_frames(&mut self, s: &mut Session, first: Bytes) -> Result<(), Close> {
+        self.on_frame(s, first).await?;
+        loop {
+            match self.codec.decode(&mut self.rbuf) {
+                Ok(Some(frame)) => self.on_frame(s, frame).await?,
+                Ok(None) => return Ok(()),
+                Err(ReadError::Frame(e)) => {
+                    let _ = s.out.send(Outgoing::Header(e.response_header())).await;
+                    return Err(Close::Done);
+                }
+                Err(ReadError::Io(_)) => return Err(Close::Done),
+            }
         }
     }
 

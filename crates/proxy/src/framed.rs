@@ -39,10 +39,18 @@ pub enum ReadError {
     Frame(#[from] FrameError),
 }
 
-/// `Decoder`/`Encoder` for SMPP frames.
+/// Bytes a read asks for on a quiet connection.
+const READ_MIN: usize = 4 * 1024;
+/// Bytes a read asks for at most, on a connection whose reads keep filling the buffer.
+const READ_MAX: usize = 32 * 1024;
+
+/// `Decoder`/`Encoder` for SMPP frames. It also keeps the read size of its connection:
+/// small while the peer is quiet (thousands of idle sessions hold little), growing
+/// while reads come back full, so a busy peer's PDUs arrive in few large reads.
 #[derive(Debug, Clone)]
 pub struct SmppCodec {
     framer: Framer,
+    read_size: usize,
 }
 
 impl SmppCodec {
@@ -50,6 +58,28 @@ impl SmppCodec {
     pub fn new(max_pdu_bytes: u32) -> Self {
         Self {
             framer: Framer::new(max_pdu_bytes),
+            read_size: READ_MIN,
+        }
+    }
+
+    /// Makes room in `buf` for the next read: at least half the current read size.
+    /// A quiet connection whose buffer grew while it was busy gets a small one back.
+    pub fn prepare_read(&self, buf: &mut BytesMut) {
+        let spare = buf.capacity().saturating_sub(buf.len());
+        if buf.is_empty() && self.read_size == READ_MIN && buf.capacity() > 4 * READ_MIN {
+            *buf = BytesMut::with_capacity(READ_MIN);
+        } else if spare < self.read_size / 2 {
+            buf.reserve(self.read_size);
+        }
+    }
+
+    /// Records a read of `n` bytes into `spare` bytes of room: a full read doubles the
+    /// next read size (up to 32 KiB), one under an eighth of the room halves it.
+    pub fn note_read(&mut self, n: usize, spare: usize) {
+        if n >= spare {
+            self.read_size = (self.read_size * 2).min(READ_MAX);
+        } else if n < spare / 8 {
+            self.read_size = (self.read_size / 2).max(READ_MIN);
         }
     }
 }
@@ -163,6 +193,33 @@ mod tests {
         assert!(codec.decode(&mut buf).unwrap().is_none());
         let mut bad = BytesMut::from(&b"HTTP/1.1 200 OK"[..]);
         assert!(matches!(codec.decode(&mut bad), Err(ReadError::Frame(_))));
+    }
+
+    #[test]
+    fn read_size_grows_while_reads_fill_the_buffer_and_shrinks_when_quiet() {
+        let mut codec = SmppCodec::new(64);
+        let mut buf = BytesMut::new();
+        codec.prepare_read(&mut buf);
+        assert!(buf.capacity() >= READ_MIN);
+        for _ in 0..10 {
+            let spare = buf.capacity() - buf.len();
+            codec.note_read(spare, spare);
+        }
+        assert_eq!(codec.read_size, READ_MAX);
+        let mut busy = BytesMut::new();
+        codec.prepare_read(&mut busy);
+        assert!(busy.capacity() >= READ_MAX);
+        // Small reads bring the size back down, and an empty oversized buffer is
+        // swapped for a small one.
+        for _ in 0..10 {
+            codec.note_read(16, busy.capacity());
+        }
+        assert_eq!(codec.read_size, READ_MIN);
+        codec.prepare_read(&mut busy);
+        assert!(busy.capacity() < READ_MAX, "{}", busy.capacity());
+        // A read that fills part of the room keeps the size.
+        codec.note_read(READ_MIN / 2, READ_MIN);
+        assert_eq!(codec.read_size, READ_MIN);
     }
 
     #[test]

@@ -614,9 +614,13 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin + ?Sized>(
         if let Some(frame) = codec.decode(rbuf)? {
             return Ok(Some(frame));
         }
-        if read.read_buf(rbuf).await? == 0 {
+        codec.prepare_read(rbuf);
+        let spare = rbuf.capacity().saturating_sub(rbuf.len());
+        let n = read.read_buf(rbuf).await?;
+        if n == 0 {
             return Ok(None);
         }
+        codec.note_read(n, spare);
     }
 }
 
@@ -775,9 +779,27 @@ impl<'a> Session<'a> {
                     Ok(Some(frame)) => {
                         last_rx = Instant::now();
                         enquire_sent = None;
-                        match self.on_frame(frame, unbind_deadline.is_some()) {
-                            Ok(()) => {}
-                            Err(e) => break e,
+                        // This frame, then every other whole one the read brought.
+                        let unbinding = unbind_deadline.is_some();
+                        let mut next = Ok(Some(frame));
+                        let step = loop {
+                            match next {
+                                Ok(Some(frame)) => {
+                                    if let Err(e) = self.on_frame(frame, unbinding) {
+                                        break Err(e);
+                                    }
+                                }
+                                Ok(None) => break Ok(()),
+                                Err(ReadError::Frame(e)) => {
+                                    let _ = self.write(Outgoing::Header(e.response_header()));
+                                    break Err(End::Lost("unframeable data from smsc"));
+                                }
+                                Err(ReadError::Io(_)) => break Err(End::Lost("read error")),
+                            }
+                            next = codec.decode(&mut rbuf);
+                        };
+                        if let Err(e) = step {
+                            break e;
                         }
                     }
                     Ok(None) => break if unbind_deadline.is_some() { End::Shutdown } else { End::Lost("closed by smsc") },
