@@ -10,7 +10,9 @@
 //!   `SMPPGUARD_AB_BEFORE=path`, an earlier version of the pack compiled plain ("before");
 //! - the generated packs (`1k`, `10k`): engine, plain and `regex::RegexSet` over the same
 //!   expressions and the same match text, after checking that the engine and the RegexSet
-//!   find the same rules in every message.
+//!   find the same rules in every message;
+//! - and "pipeline": the engine's decode + normalize + scan from the raw `short_message`
+//!   bytes, per message as the proxy calls it.
 //!
 //! Run: `cargo bench -p smppguard-benches --bench filter_ab`; `SMPPGUARD_BENCH_PACKS`
 //! (default `default,1k,10k`) and `SMPPGUARD_AB_ROUNDS` (default 21) choose the work.
@@ -30,7 +32,9 @@ use std::hint::black_box;
 use corpus::{Baseline, generated_pack, messages};
 use cpu_time::ThreadTime;
 use smppguard_filter::{Engine, Envelope, Prepared, RulePack, Ruleset, Scratch};
-use smppguard_text::{MatchText, Normalizer};
+use smppguard_text::{
+    DecodeOptions, DecodedPart, MatchText, Normalizer, PartInput, decode_part_into,
+};
 
 const BATCH: usize = 2000;
 
@@ -57,6 +61,27 @@ fn engine_scan<'a>(e: &'a Engine, decoded: &'a [String], matched: &'a [MatchText
                 .scan(&env, &Prepared::from_match_text(d, m), &mut scratch)
                 .matches
                 .len();
+        }
+        n
+    })
+}
+
+/// Decode + normalize + scan from the raw `short_message` bytes, as the proxy calls it.
+fn engine_pipeline<'a>(e: &'a Engine, msgs: &'a [corpus::Message]) -> Scan<'a> {
+    let env = Envelope::new("acct1");
+    let mut scratch = Scratch::new();
+    let mut decoded = DecodedPart::default();
+    let opts = DecodeOptions::default();
+    Box::new(move || {
+        let mut n = 0;
+        for m in msgs {
+            let part = PartInput {
+                data_coding: m.data_coding,
+                short_message: &m.short_message,
+                ..PartInput::default()
+            };
+            decode_part_into(&part, &opts, &mut decoded);
+            n += usize::from(e.evaluate(&env, &decoded.text, &mut scratch).is_blocking());
         }
         n
     })
@@ -126,6 +151,7 @@ fn main() {
         if let Some(b) = &before {
             contenders.push(("before", engine_scan(b, &decoded, &matched)));
         }
+        contenders.push(("pipeline", engine_pipeline(&engine, &msgs)));
         race("default pack, scan only", contenders);
     }
 
@@ -176,6 +202,7 @@ fn main() {
                 ("engine", engine_scan(&engine, &decoded, &matched)),
                 ("plain", engine_scan(&plain, &decoded, &matched)),
                 ("RegexSet", set_scan),
+                ("pipeline", engine_pipeline(&engine, &msgs)),
             ],
         );
     }

@@ -312,7 +312,10 @@ fn main() {
         return;
     }
 
-    // Each expression alone.
+    // Each expression alone (`SMPPGUARD_COST_TOP=0` skips this).
+    if top == 0 {
+        return;
+    }
     let mut rows: Vec<(f64, &smppguard_filter::ExpressionInfo<'_>)> = exprs
         .iter()
         .map(|e| {
