@@ -168,6 +168,8 @@ fn renewals_purchase_checks_and_plain_links_pass() {
         "Your UPS package 1Z999 is out for delivery: https://www.ups.com/track?tracknum=1Z999",
         "https://www.example.com/docs/manual",
         "Our nutrition class starts Monday, details at https://clinic.example/class",
+        "I'd like to send you the video of the hotel, what's your WhatsApp?",
+        "Don't lose 50 pounds on fees, switch in 2 days",
     ]);
 }
 
