@@ -166,6 +166,7 @@ fn renewals_purchase_checks_and_plain_links_pass() {
         "Here are the photos from Sunday: https://photos.example.com/album/7",
         "Are you free tonight? We could meet at 8 near the station",
         "Your UPS package 1Z999 is out for delivery: https://www.ups.com/track?tracknum=1Z999",
+        "Your order has shipped: https://www.amazon.de/gp/your-account/order-details",
         "https://www.example.com/docs/manual",
         "Our nutrition class starts Monday, details at https://clinic.example/class",
         "I'd like to send you the video of the hotel, what's your WhatsApp?",
