@@ -324,7 +324,9 @@ fn prometheus_scrapes_smppguard_and_promql_sees_the_traffic() {
         }
     });
 
-    // Prometheus has scraped the final numbers.
+    // Prometheus has scraped the final numbers: every counter below is bumped on its own
+    // path (request read, outcome decided, SMSC response timed), so wait for a scrape
+    // taken after the last of them rather than after the first.
     wait(
         "the scrape with all traffic",
         Duration::from_secs(30),
@@ -333,6 +335,12 @@ fn prometheus_scrapes_smppguard_and_promql_sees_the_traffic() {
                 == Some(10.0)
                 && prom.scalar(r#"sum(smppguard_account_requests_received_total{account="beta"})"#)
                     == Some(3.0)
+                && prom.scalar(r#"sum(smppguard_account_requests_total{account="acme"})"#)
+                    == Some(10.0)
+                && prom.scalar(r#"sum(smppguard_account_requests_total{account="beta"})"#)
+                    == Some(3.0)
+                && prom.scalar(r#"smppguard_end_to_end_duration_seconds_count{upstream="smsc-a"}"#)
+                    == Some(10.0)
         },
     );
     let expect = |pairs: &[(&str, u64)]| -> BTreeSet<(String, u64)> {

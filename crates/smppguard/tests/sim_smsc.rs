@@ -15,7 +15,8 @@ use std::{
 use smppguard_codec::CommandStatus;
 use smppguard_sim::{BindType, esme::Esme, message::Sms};
 
-const SOON: Duration = Duration::from_secs(10);
+/// Generous: the test binary and the simulator share a loaded machine with other tests.
+const SOON: Duration = Duration::from_secs(30);
 
 /// Starts the simulator on a free port; returns the child and the address it logged.
 fn start(args: &[&str]) -> (Child, SocketAddr) {
