@@ -65,10 +65,7 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
                 let Some(copied) = buf.get_mut(at..) else {
                     return false;
                 };
-                if o.case_fold {
-                    copied.make_ascii_lowercase();
-                }
-                if !watch.ascii_run(copied) {
+                if !watch.copied_ascii_run(o.case_fold, copied) {
                     return false;
                 }
             } else {
@@ -244,11 +241,7 @@ fn plain_han(bytes: &[u8], pos: usize, t2s_on: bool, buf: &mut Vec<u8>) -> usize
             break;
         }
         let cp = (u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
-        let v = cp
-            .checked_sub(t2s_table::DENSE_LO)
-            .and_then(|off| HAN.get(off as usize))
-            .copied()
-            .unwrap_or(HAN_NONE);
+        let v = han_entry(cp);
         // Numerals, wide forms and non-Han stop the loop; the same and folded go on.
         if v.wrapping_sub(1) < HAN_NONE {
             break;
@@ -972,6 +965,15 @@ impl Watch {
         } else {
             self.in_label = false;
         }
+    }
+
+    /// Lower-cases a run of ASCII letters and digits just copied into the match text
+    /// when `case_fold` is on, then feeds it as [`Watch::ascii_run`] does.
+    fn copied_ascii_run(&mut self, case_fold: bool, run: &mut [u8]) -> bool {
+        if case_fold {
+            run.make_ascii_lowercase();
+        }
+        self.ascii_run(run)
     }
 
     /// Feeds a run of ASCII letters and digits (lower-cased when case folding is on):

@@ -10,11 +10,9 @@
 //! [`crate::Normalizer::normalize_into`].
 
 use super::{
-    ALNUM, HAN, HAN_NONE, Watch, class, end_same, han_common, han_entry, han_fold, is_bmp_han,
-    utf8_3,
+    ALNUM, HAN_NONE, Watch, class, end_same, han_common, han_entry, han_fold, is_bmp_han, utf8_3,
 };
 use crate::normalize::chars::is_sentence_punct;
-use crate::normalize::t2s_table::DENSE_LO;
 use crate::normalize::{MatchText, NormalizeOptions, Seg, map_seg, offset};
 
 /// Decodes the UTF-16BE code units `data` into `text` (appended) and writes their match
@@ -157,10 +155,7 @@ fn units_text(
                 let Some(copied) = w.mat.get_mut(at..w.m) else {
                     return false;
                 };
-                if o.case_fold {
-                    copied.make_ascii_lowercase();
-                }
-                if !watch.ascii_run(copied) {
+                if !watch.copied_ascii_run(o.case_fold, copied) {
                     return false;
                 }
             } else {
@@ -285,11 +280,7 @@ fn plain_han(units: &[[u8; 2]], pos: usize, t2s_on: bool, w: &mut Writer<'_>) ->
     let mut n = 0;
     for ((&pair, d), m) in input.iter().zip(dec).zip(mat) {
         let u = u32::from(u16::from_be_bytes(pair));
-        let v = u
-            .checked_sub(DENSE_LO)
-            .and_then(|off| HAN.get(off as usize))
-            .copied()
-            .unwrap_or(HAN_NONE);
+        let v = han_entry(u);
         // Numerals, wide forms and non-Han stop the loop; the same and folded go on.
         if v.wrapping_sub(1) < HAN_NONE {
             break;
