@@ -22,14 +22,7 @@
 #        machine delays every path less; all four paths get the same priority.
 # Ports 27790-27795. Raw JSON in $OUT (default target/e2e-latency).
 set -euo pipefail
-if [ -n "${NICE:-}" ] && [ -z "${E2E_NICED:-}" ]; then
-  E2E_NICED=1 exec setsid --wait "$0" "$@"
-fi
-if [ -n "${NICE:-}" ]; then
-  # The session's autogroup (CFS shares CPU between sessions first), then the processes.
-  echo "$NICE" >/proc/self/autogroup 2>/dev/null || echo "cannot set the autogroup's nice" >&2
-  renice -n "$NICE" -p $$ >/dev/null
-fi
+. "$(dirname "$0")/nice.sh"
 cd "$(dirname "$0")/../.."
 
 SECS=${1:-5}

@@ -15,13 +15,7 @@
 #   latency.sh.
 # Ports 27770-27772. Raw JSON in $OUT (default target/e2e-reload).
 set -euo pipefail
-if [ -n "${NICE:-}" ] && [ -z "${E2E_NICED:-}" ]; then
-  E2E_NICED=1 exec setsid --wait "$0" "$@"
-fi
-if [ -n "${NICE:-}" ]; then
-  echo "$NICE" >/proc/self/autogroup 2>/dev/null || echo "cannot set the autogroup's nice" >&2
-  renice -n "$NICE" -p $$ >/dev/null
-fi
+. "$(dirname "$0")/nice.sh"
 cd "$(dirname "$0")/../.."
 
 SECS=${1:-12}
