@@ -87,7 +87,6 @@ fn agree(engine: &Engine, base: &Baseline, p: &Prepped) -> (usize, usize) {
 fn pipeline(g: &mut BenchmarkGroup<'_, ThreadCpu>, name: &str, engine: &Engine, msgs: &[Message]) {
     let opts = DecodeOptions::default();
     let env = envelope();
-    let mut decoded = DecodedPart::default();
     let mut scratch = Scratch::new();
     g.bench_function(format!("{name}/decode+normalize+scan"), |b| {
         b.iter(|| {
@@ -98,8 +97,7 @@ fn pipeline(g: &mut BenchmarkGroup<'_, ThreadCpu>, name: &str, engine: &Engine, 
                     short_message: &m.short_message,
                     ..PartInput::default()
                 };
-                decode_part_into(&part, &opts, &mut decoded);
-                let v = engine.evaluate(&env, &decoded.text, &mut scratch);
+                let (v, _) = engine.evaluate_part(&env, &part, &opts, &mut scratch);
                 blocked += usize::from(v.is_blocking());
             }
             black_box(blocked)

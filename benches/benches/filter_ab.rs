@@ -12,7 +12,8 @@
 //!   expressions and the same match text, after checking that the engine and the RegexSet
 //!   find the same rules in every message;
 //! - and "pipeline": the engine's decode + normalize + scan from the raw `short_message`
-//!   bytes, per message as the proxy calls it.
+//!   bytes, per message as the proxy calls it (`Engine::evaluate_part`); with the default
+//!   pack also "two-step": the same through `decode_part_into` then `Engine::evaluate`.
 //!
 //! Run: `cargo bench -p smppguard-benches --bench filter_ab`; `SMPPGUARD_BENCH_PACKS`
 //! (default `default,1k,10k`) and `SMPPGUARD_AB_ROUNDS` (default 21) choose the work.
@@ -66,8 +67,34 @@ fn engine_scan<'a>(e: &'a Engine, decoded: &'a [String], matched: &'a [MatchText
     })
 }
 
-/// Decode + normalize + scan from the raw `short_message` bytes, as the proxy calls it.
+/// A benchmark message as the proxy hands it to the text layer.
+fn part(m: &corpus::Message) -> PartInput<'_> {
+    PartInput {
+        data_coding: m.data_coding,
+        short_message: &m.short_message,
+        ..PartInput::default()
+    }
+}
+
+/// Decode + normalize + scan from the raw `short_message` bytes, as the proxy calls it:
+/// `Engine::evaluate_part`, one pass from the bytes to the match text.
 fn engine_pipeline<'a>(e: &'a Engine, msgs: &'a [corpus::Message]) -> Scan<'a> {
+    let env = Envelope::new("acct1");
+    let mut scratch = Scratch::new();
+    let opts = DecodeOptions::default();
+    Box::new(move || {
+        let mut n = 0;
+        for m in msgs {
+            let (v, _) = e.evaluate_part(&env, &part(m), &opts, &mut scratch);
+            n += usize::from(v.is_blocking());
+        }
+        n
+    })
+}
+
+/// The same work in two steps, as callers did before `Engine::evaluate_part`: decode the
+/// part, then `Engine::evaluate` normalizes the decoded text and scans ("two-step").
+fn engine_two_step<'a>(e: &'a Engine, msgs: &'a [corpus::Message]) -> Scan<'a> {
     let env = Envelope::new("acct1");
     let mut scratch = Scratch::new();
     let mut decoded = DecodedPart::default();
@@ -75,12 +102,7 @@ fn engine_pipeline<'a>(e: &'a Engine, msgs: &'a [corpus::Message]) -> Scan<'a> {
     Box::new(move || {
         let mut n = 0;
         for m in msgs {
-            let part = PartInput {
-                data_coding: m.data_coding,
-                short_message: &m.short_message,
-                ..PartInput::default()
-            };
-            decode_part_into(&part, &opts, &mut decoded);
+            decode_part_into(&part(m), &opts, &mut decoded);
             n += usize::from(e.evaluate(&env, &decoded.text, &mut scratch).is_blocking());
         }
         n
@@ -152,6 +174,7 @@ fn main() {
             contenders.push(("before", engine_scan(b, &decoded, &matched)));
         }
         contenders.push(("pipeline", engine_pipeline(&engine, &msgs)));
+        contenders.push(("two-step", engine_two_step(&engine, &msgs)));
         race("default pack, scan only", contenders);
     }
 

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use smppguard_text::{DecodeOptions, DecodedPart, MatchText, PartInput};
 
 use crate::compile::{Ruleset, RulesetStats, RulesetVersion};
 use crate::error::{Diagnostic, Error};
@@ -122,26 +123,58 @@ impl Engine {
         // go back afterwards, keeping their buffers.
         let mut text = std::mem::take(&mut scratch.text);
         live.normalizer.normalize_into(decoded, &mut text);
-        let msg = Prepared {
+        let verdict = scan_normalized(
+            &live,
+            shadow.as_deref(),
+            env,
+            decoded,
             binary,
-            ..Prepared::from_match_text(decoded, &text)
-        };
-        let verdict = match shadow.as_deref() {
-            Some(sh) if sh.normalize_options() != live.normalize_options() => {
-                let mut shadow_text = std::mem::take(&mut scratch.shadow_text);
-                sh.normalizer.normalize_into(decoded, &mut shadow_text);
-                let shadow_msg = Prepared {
-                    binary,
-                    ..Prepared::from_match_text(decoded, &shadow_text)
-                };
-                let v = scan::run(&live, Some((sh, &shadow_msg)), env, &msg, scratch);
-                scratch.shadow_text = shadow_text;
-                v
-            }
-            sh => scan::run(&live, sh.map(|s| (s, &msg)), env, &msg, scratch),
-        };
+            &text,
+            scratch,
+        );
         scratch.text = text;
         verdict
+    }
+
+    /// The one call per single-part message, from the PDU's bytes: decodes `part` and
+    /// normalizes its text in one pass ([`Normalizer::decode_normalize_into`], with the
+    /// live pack's `[normalize]` options), then scans. The same verdict as
+    /// [`decode_part`](smppguard_text::decode_part) followed by
+    /// [`Engine::evaluate_message`] (a binary part's body is matched by `binary`
+    /// patterns), without the second pass over the text and without allocating: the
+    /// decoded part and the match text live in `scratch`.
+    ///
+    /// Returns the verdict and the decoded part (its text is what an audit record
+    /// quotes), borrowed from `scratch` until its next use. Multi-part messages are
+    /// reassembled first and evaluated with [`Engine::evaluate_message`].
+    ///
+    /// [`Normalizer::decode_normalize_into`]: smppguard_text::Normalizer::decode_normalize_into
+    pub fn evaluate_part<'s>(
+        &self,
+        env: &Envelope<'_>,
+        part: &PartInput<'_>,
+        opts: &DecodeOptions,
+        scratch: &'s mut Scratch,
+    ) -> (Verdict, &'s DecodedPart) {
+        let live = self.live.load();
+        let shadow = self.shadow.load();
+        let mut decoded = std::mem::take(&mut scratch.decoded);
+        let mut text = std::mem::take(&mut scratch.text);
+        live.normalizer
+            .decode_normalize_into(part, opts, &mut decoded, &mut text);
+        let binary = decoded.binary.then(|| part.body());
+        let verdict = scan_normalized(
+            &live,
+            shadow.as_deref(),
+            env,
+            &decoded.text,
+            binary,
+            &text,
+            scratch,
+        );
+        scratch.text = text;
+        scratch.decoded = decoded;
+        (verdict, &scratch.decoded)
     }
 
     /// [`Engine::scan`] with a scratch kept in a thread-local, for callers that cannot
@@ -226,6 +259,37 @@ impl Engine {
             warnings: Vec::new(),
             unchanged: false,
         })
+    }
+}
+
+/// Scans a message whose match text for the live ruleset is `text`; a shadow ruleset with
+/// other `[normalize]` options gets its own match text of `decoded`.
+fn scan_normalized(
+    live: &Ruleset,
+    shadow: Option<&Ruleset>,
+    env: &Envelope<'_>,
+    decoded: &str,
+    binary: Option<&[u8]>,
+    text: &MatchText,
+    scratch: &mut Scratch,
+) -> Verdict {
+    let msg = Prepared {
+        binary,
+        ..Prepared::from_match_text(decoded, text)
+    };
+    match shadow {
+        Some(sh) if sh.normalize_options() != live.normalize_options() => {
+            let mut shadow_text = std::mem::take(&mut scratch.shadow_text);
+            sh.normalizer.normalize_into(decoded, &mut shadow_text);
+            let shadow_msg = Prepared {
+                binary,
+                ..Prepared::from_match_text(decoded, &shadow_text)
+            };
+            let v = scan::run(live, Some((sh, &shadow_msg)), env, &msg, scratch);
+            scratch.shadow_text = shadow_text;
+            v
+        }
+        sh => scan::run(live, sh.map(|s| (s, &msg)), env, &msg, scratch),
     }
 }
 

@@ -4,7 +4,8 @@
 //! Given a message's envelope (account, addresses, service_type, data_coding) and its
 //! decoded, reassembled text, the engine normalizes the text, decides in microseconds
 //! what to do with the message and says why; [`Engine::evaluate`] is the one call per
-//! message. It returns data only: no I/O, no async runtime, no metrics. The proxy counts,
+//! message, and [`Engine::evaluate_part`] the one call per single-part message straight
+//! from its PDU bytes (decoding and normalization in one pass). It returns data only: no I/O, no async runtime, no metrics. The proxy counts,
 //! logs and acts on the [`Verdict`].
 //!
 //! The key types:
@@ -67,4 +68,4 @@ pub use crate::model::{Action, ActionKind, Category, DEFAULT_REJECT_STATUS, Fiel
 pub use crate::pack::{FORMAT_VERSION, RulePack};
 pub use crate::scan::Scratch;
 pub use crate::verdict::{Evidence, MAX_QUOTE, RuleMatch, ScanError, ShadowVerdict, Span, Verdict};
-pub use smppguard_text::{Extracted, NormalizeOptions};
+pub use smppguard_text::{DecodeOptions, DecodedPart, Extracted, NormalizeOptions, PartInput};

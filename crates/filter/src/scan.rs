@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyperscan::Matching;
-use smppguard_text::MatchText;
+use smppguard_text::{DecodedPart, MatchText};
 
 use crate::compile::{FieldDb, Ruleset};
 use crate::input::{Envelope, Prepared, host_of};
@@ -34,6 +34,8 @@ pub struct Scratch {
     bufs: Bufs,
     /// Match texts for [`crate::Engine::evaluate`], reused across messages.
     pub(crate) text: MatchText,
+    /// The part [`crate::Engine::evaluate_part`] decoded last.
+    pub(crate) decoded: DecodedPart,
     pub(crate) shadow_text: MatchText,
 }
 

@@ -14,6 +14,7 @@ use arc_swap::ArcSwapOption;
 use smppguard_codec::CommandStatus;
 use smppguard_filter::{Action, Engine, Envelope, Ruleset, Scratch, Verdict};
 use smppguard_metrics::AccountMetrics;
+use smppguard_text::{DecodeOptions, DecodedPart, PartInput};
 
 use crate::config::AccountConfig;
 use crate::server::Shared;
@@ -138,6 +139,30 @@ impl Filter {
         })
     }
 
+    /// Decodes, normalizes and scans one single-part message in one call, then hands
+    /// the verdict and the decoded part to `then`, with the worker thread's buffers.
+    fn evaluate_part<R>(
+        &self,
+        env: &Envelope<'_>,
+        part: &PartInput<'_>,
+        opts: &DecodeOptions,
+        then: impl FnOnce(&Verdict, &DecodedPart) -> R,
+    ) -> Option<R> {
+        let rules = self.current.load();
+        let rules = rules.as_ref()?;
+        Some(SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let (verdict, decoded) = rules.engine.evaluate_part(env, part, opts, &mut scratch);
+                then(&verdict, decoded)
+            }
+            Err(_) => {
+                let mut scratch = Scratch::new();
+                let (verdict, decoded) = rules.engine.evaluate_part(env, part, opts, &mut scratch);
+                then(&verdict, decoded)
+            }
+        }))
+    }
+
     fn evaluate(&self, env: &Envelope<'_>, text: &str, binary: Option<&[u8]>) -> Option<Verdict> {
         let rules = self.current.load();
         let rules = rules.as_ref()?;
@@ -245,7 +270,40 @@ pub(crate) fn inspect(
     account: Option<&AccountMetrics>,
     msg: &Message<'_>,
 ) -> Inspection {
-    let env = Envelope {
+    let env = envelope(msg);
+    match shared.filter.evaluate(&env, msg.text, msg.binary) {
+        Some(verdict) => decide(shared, account, &verdict),
+        None => Inspection::forward(),
+    }
+}
+
+/// [`inspect`] for a single-part message still in its PDU's bytes (`msg.text` and
+/// `msg.binary` are not used): decoded, normalized and scanned in one call. Returns the
+/// decision and, when the message is not forwarded, its decoded text for the audit
+/// record (empty otherwise, so a forwarded message allocates nothing).
+pub(crate) fn inspect_part(
+    shared: &Shared,
+    account: Option<&AccountMetrics>,
+    msg: &Message<'_>,
+    part: &PartInput<'_>,
+    opts: &DecodeOptions,
+) -> (Inspection, String) {
+    let env = envelope(msg);
+    shared
+        .filter
+        .evaluate_part(&env, part, opts, |verdict, decoded| {
+            let inspection = decide(shared, account, verdict);
+            let text = match inspection.decision {
+                Decision::Forward => String::new(),
+                _ => decoded.text.clone(),
+            };
+            (inspection, text)
+        })
+        .unwrap_or_else(|| (Inspection::forward(), String::new()))
+}
+
+fn envelope<'a>(msg: &Message<'a>) -> Envelope<'a> {
+    Envelope {
         account: &msg.account.system_id,
         groups: &msg.account.groups,
         source_addr: msg.source_addr,
@@ -253,11 +311,12 @@ pub(crate) fn inspect(
         service_type: msg.service_type,
         data_coding: msg.data_coding,
         esm_class: msg.esm_class,
-    };
-    let Some(verdict) = shared.filter.evaluate(&env, msg.text, msg.binary) else {
-        return Inspection::forward();
-    };
-    crate::metrics::count_verdict(&shared.metrics, account, &verdict);
+    }
+}
+
+/// The decision for a verdict, counted in the metrics.
+fn decide(shared: &Shared, account: Option<&AccountMetrics>, verdict: &Verdict) -> Inspection {
+    crate::metrics::count_verdict(&shared.metrics, account, verdict);
     if let Some(e) = &verdict.error {
         inc(&shared.stats.scan_errors);
         tracing::error!(error = e.as_str(), "scan failed; message forwarded");

@@ -11,14 +11,14 @@ use smppguard_codec::{Body, COctetString, CommandStatus, Content, Pdu, SubmitSmR
 use smppguard_limits::Nanos;
 use smppguard_metrics::Outcome;
 use smppguard_text::{
-    CompleteMessage, DecodeOptions, Incomplete, PartInput, PartKey, PushOutcome, RejectReason,
-    SarInfo, decode_part,
+    CompleteMessage, DecodeOptions, ESM_CLASS_UDHI, Incomplete, PartInput, PartKey, PushOutcome,
+    RejectReason, SarInfo, decode_part,
 };
 
 use crate::audit::{AuditRecord, now_rfc3339};
 use crate::config::{AccountConfig, IncompleteAction};
 use crate::hold::HeldPart;
-use crate::inspect::{Decision, Inspection, Message, inspect};
+use crate::inspect::{Decision, Inspection, Message, inspect, inspect_part};
 use crate::relay::Reply;
 use crate::server::Shared;
 use crate::stats::{add, inc};
@@ -129,7 +129,6 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
     let opts = DecodeOptions {
         default_alphabet: req.account.default_alphabet,
     };
-    let decoded = decode_part(&input, &opts);
     let (source, destination, service_type) = envelope(&pdu.body);
     let env = Envelope {
         source: &source,
@@ -138,6 +137,17 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
         data_coding: input.data_coding,
         esm_class: input.esm_class,
     };
+    // No user data header and no SAR TLVs: a whole message, decoded, normalized and
+    // scanned in one call with buffers kept per worker thread.
+    if !may_hold || (input.esm_class & ESM_CLASS_UDHI == 0 && input.sar.is_none()) {
+        let text = Text::Part {
+            input: &input,
+            opts: &opts,
+        };
+        single(shared, frame, reply, req.account, req.route, &env, text);
+        return;
+    }
+    let decoded = decode_part(&input, &opts);
     let binary = decoded.binary.then(|| input.body());
 
     if may_hold && decoded.concat.is_some_and(|c| c.total > 1) {
@@ -178,8 +188,10 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
                     req.account,
                     req.route,
                     &env,
-                    &decoded.text,
-                    binary,
+                    Text::Decoded {
+                        text: &decoded.text,
+                        binary,
+                    },
                 ),
                 // The same part again while the first copy is held: the first copy is
                 // answered when its message is; this one may be retried.
@@ -201,16 +213,11 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
         }
         return;
     }
-    single(
-        shared,
-        frame,
-        reply,
-        req.account,
-        req.route,
-        &env,
-        &decoded.text,
+    let text = Text::Decoded {
+        text: &decoded.text,
         binary,
-    );
+    };
+    single(shared, frame, reply, req.account, req.route, &env, text);
 }
 
 /// The text layer's view of a PDU's content; SAR TLVs only when `with_sar`.
@@ -291,8 +298,21 @@ fn envelope<'a>(body: &'a Body) -> (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>) {
     }
 }
 
+/// The content of a single-part message.
+enum Text<'a> {
+    /// Already decoded (a part with a user data header that turned out whole).
+    Decoded {
+        text: &'a str,
+        binary: Option<&'a [u8]>,
+    },
+    /// Still the PDU's bytes: the filter decodes, normalizes and scans them in one call.
+    Part {
+        input: &'a PartInput<'a>,
+        opts: &'a DecodeOptions,
+    },
+}
+
 /// A single-part message: inspect and act.
-#[allow(clippy::too_many_arguments)]
 fn single(
     shared: &Shared,
     frame: Bytes,
@@ -300,26 +320,32 @@ fn single(
     account: &Arc<AccountConfig>,
     route: &Arc<[usize]>,
     env: &Envelope<'_>,
-    text: &str,
-    binary: Option<&[u8]>,
+    content: Text<'_>,
 ) {
     let m = reply.account();
     m.messages.inc();
     m.message_parts.inc();
-    let verdict = inspect(
-        shared,
-        Some(m),
-        &Message {
-            account,
-            source_addr: env.source,
-            destination_addr: env.destination,
-            service_type: env.service_type,
-            data_coding: env.data_coding,
-            esm_class: env.esm_class,
-            text,
-            binary,
-        },
-    );
+    let msg = |text, binary| Message {
+        account,
+        source_addr: env.source,
+        destination_addr: env.destination,
+        service_type: env.service_type,
+        data_coding: env.data_coding,
+        esm_class: env.esm_class,
+        text,
+        binary,
+    };
+    // The text is kept only for a blocked message's audit record.
+    let (verdict, text) = match content {
+        Text::Decoded { text, binary } => (
+            inspect(shared, Some(m), &msg(text, binary)),
+            Cow::Borrowed(text),
+        ),
+        Text::Part { input, opts } => {
+            let (verdict, text) = inspect_part(shared, Some(m), &msg("", None), input, opts);
+            (verdict, Cow::Owned(text))
+        }
+    };
     act(
         shared,
         smallvec![Part { frame, reply }],
@@ -328,7 +354,7 @@ fn single(
         &verdict,
         env.source,
         env.destination,
-        text,
+        &text,
     );
 }
 
