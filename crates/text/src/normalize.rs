@@ -128,6 +128,58 @@ pub struct Extracted {
     pub match_range: Range<usize>,
 }
 
+/// The URLs or the phone numbers of a match text. Entries past `len` are kept from
+/// earlier messages so their strings keep their capacity: extracting allocates only when a
+/// message holds more values, or longer ones, than those before it.
+#[derive(Clone, Default)]
+struct Found {
+    items: Vec<Extracted>,
+    len: usize,
+}
+
+impl Found {
+    fn as_slice(&self) -> &[Extracted] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Appends a value, written by `write` into an empty string.
+    fn push(
+        &mut self,
+        range: Range<usize>,
+        match_range: Range<usize>,
+        write: impl FnOnce(&mut String),
+    ) {
+        match self.items.get_mut(self.len) {
+            Some(e) => {
+                e.value.clear();
+                write(&mut e.value);
+                e.range = range;
+                e.match_range = match_range;
+            }
+            None => {
+                let mut value = String::new();
+                write(&mut value);
+                self.items.push(Extracted {
+                    value,
+                    range,
+                    match_range,
+                });
+            }
+        }
+        self.len += 1;
+    }
+}
+
+impl std::fmt::Debug for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
 /// One stretch of the offset map. Output bytes `[out, next.out)` come from decoded bytes
 /// `[src, src_end)`; when `identity`, byte `out + k` corresponds to byte `src + k`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,8 +213,8 @@ pub struct MatchText {
     text: String,
     segs: Vec<Seg>,
     decoded_len: usize,
-    urls: Vec<Extracted>,
-    phones: Vec<Extracted>,
+    urls: Found,
+    phones: Found,
     units: Vec<Unit>,
     scratch: Vec<Unit>,
     /// The fast paths' output (the UCS-2 path's decoded text too) before its one UTF-8
@@ -291,12 +343,12 @@ impl MatchText {
 
     /// URLs and host names found in the message, in order of appearance.
     pub fn urls(&self) -> &[Extracted] {
-        &self.urls
+        self.urls.as_slice()
     }
 
     /// Phone numbers found in the message, in order of appearance.
     pub fn phones(&self) -> &[Extracted] {
-        &self.phones
+        self.phones.as_slice()
     }
 
     /// The byte range of the decoded text that produced `match_range` of the match text,

@@ -16,37 +16,56 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
     let text = out.text.as_bytes();
     if o.extract_urls {
         url_spans(text, |at, end| {
-            let value = out
-                .text
-                .get(at..end)
-                .map(str::to_ascii_lowercase)
-                .unwrap_or_default();
-            urls.push(Extracted {
-                value,
-                range: out.original_range(at..end),
-                match_range: at..end,
+            urls.push(out.original_range(at..end), at..end, |value| {
+                if let Some(s) = out.text.get(at..end) {
+                    value.push_str(s);
+                    value.make_ascii_lowercase();
+                }
             });
         });
     }
     if o.extract_phones && has_digits(text, 7) {
-        let mut i = 0;
-        while i < text.len() {
-            let inside_url = urls.iter().any(|u| u.match_range.contains(&i));
-            match (!inside_url).then(|| phone_at(text, i)).flatten() {
-                Some((range, value)) => {
-                    i = range.end;
-                    phones.push(Extracted {
-                        value,
-                        range: out.original_range(range.clone()),
-                        match_range: range,
-                    });
-                }
-                None => i += 1,
-            }
-        }
+        phone_spans(text, urls.as_slice(), |range| {
+            let digits = text.get(range.clone()).unwrap_or_default();
+            phones.push(out.original_range(range.clone()), range, |value| {
+                value.extend(
+                    digits
+                        .iter()
+                        .filter(|b| b.is_ascii_digit())
+                        .map(|&b| char::from(b)),
+                );
+            });
+        });
     }
     out.urls = urls;
     out.phones = phones;
+}
+
+/// Calls `found(range)` for each phone number in `text` outside `urls`, in order.
+///
+/// Only a digit, `+` or `(` can start one, so the search jumps from one of those to the
+/// next; and where none starts at a digit, none starts at the digits that follow it (a
+/// number never starts right after a digit), so the rest of the digit run is skipped.
+pub(super) fn phone_spans(text: &[u8], urls: &[Extracted], mut found: impl FnMut(Range<usize>)) {
+    let mut i = 0;
+    while let Some(at) = text.get(i..).and_then(|t| {
+        t.iter()
+            .position(|&b| b.is_ascii_digit() || b == b'+' || b == b'(')
+    }) {
+        i += at;
+        let inside_url = urls.iter().any(|u| u.match_range.contains(&i));
+        if !inside_url && let Some(range) = phone_at(text, i) {
+            i = range.end;
+            found(range);
+            continue;
+        }
+        i += 1;
+        if text.get(i - 1).is_some_and(u8::is_ascii_digit) {
+            while text.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+    }
 }
 
 /// Calls `found(start, end)` for each URL or host name in `text`, in order: what
@@ -219,8 +238,9 @@ fn trim_end(text: &[u8], start: usize, mut end: usize) -> usize {
 }
 
 /// A phone number at `i`: 7 to 15 digits, optionally after `+`, with single spaces,
-/// dashes, dots or parentheses between groups. Returns its match range and its digits.
-fn phone_at(text: &[u8], i: usize) -> Option<(Range<usize>, String)> {
+/// dashes, dots or parentheses between groups. Returns its match range (its digits are
+/// the ASCII digits in it).
+pub(super) fn phone_at(text: &[u8], i: usize) -> Option<Range<usize>> {
     let first = *text.get(i)?;
     let digit_start = if first == b'+' || first == b'(' {
         i + 1
@@ -235,15 +255,15 @@ fn phone_at(text: &[u8], i: usize) -> Option<(Range<usize>, String)> {
     {
         return None;
     }
-    let mut digits = String::new();
+    let mut digits = 0usize;
     let mut e = digit_start;
     let mut last_digit_end = digit_start;
     loop {
-        while let Some(&b) = text.get(e).filter(|b| b.is_ascii_digit()) {
-            if digits.len() > 15 {
+        while text.get(e).is_some_and(u8::is_ascii_digit) {
+            if digits > 15 {
                 return None;
             }
-            digits.push(char::from(b));
+            digits += 1;
             e += 1;
         }
         last_digit_end = last_digit_end.max(e);
@@ -257,7 +277,7 @@ fn phone_at(text: &[u8], i: usize) -> Option<(Range<usize>, String)> {
         }
         break;
     }
-    if !(7..=15).contains(&digits.len()) {
+    if !(7..=15).contains(&digits) {
         return None;
     }
     if text
@@ -266,5 +286,5 @@ fn phone_at(text: &[u8], i: usize) -> Option<(Range<usize>, String)> {
     {
         return None;
     }
-    Some((i..last_digit_end, digits))
+    Some(i..last_digit_end)
 }

@@ -1,4 +1,5 @@
-//! The fast path: one pass for text made of ASCII, Han and characters no step changes.
+//! The fast path: one pass for text made of ASCII, Han and characters no step changes
+//! (invisible characters are dropped, as the general path drops them first).
 //!
 //! It applies the per-character mappings every step agrees on and watches for anything a
 //! contextual step could change (separators between Han characters or single letters,
@@ -131,6 +132,9 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
         } else if is_inert(c) {
             push_char(buf, c);
             watch.feed(c)
+        } else if o.strip_invisible && is_invisible(c) {
+            end_same(segs, &mut same, src);
+            invisible_dropped(buf.last().copied(), bytes.get(i).copied())
         } else {
             return false;
         };
@@ -140,6 +144,21 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
     }
     end_same(segs, &mut same, offset(input.len()));
     watch.finish()
+}
+
+/// After an invisible character is dropped (zero-width space and joiners, soft hyphen,
+/// BOM, variation selectors, bidi controls): whether the fast path can go on, given the
+/// last byte of the match text and the next byte of the input.
+///
+/// The general path drops invisible characters before any other step, so the characters
+/// on either side meet as if it had never been there; the fast path gets the same by
+/// feeding nothing to [`Watch`] and starting a new stretch of the map. The one exception
+/// is a run of ASCII letters and digits split in two (`hx\u{200B}xp`): runs are watched as
+/// whole pieces, so that text goes to the general path.
+#[inline]
+fn invisible_dropped(last_out: Option<u8>, next_in: Option<u8>) -> bool {
+    let alnum = |b: Option<u8>| b.is_some_and(|b| class(b) & ALNUM != 0);
+    !(alnum(last_out) && alnum(next_in))
 }
 
 /// The UTF-8 bytes of a code point from U+0800 to U+FFFF.

@@ -862,3 +862,205 @@ fn single_character_parts_of_urls_are_not_joined() {
         &mut m
     ));
 }
+
+/// Phone numbers found by trying `phone_at` at every byte outside a URL, as extraction
+/// did before it skipped to candidate bytes: the reference for `phone_spans`.
+fn phones_at_every_byte(text: &[u8], urls: &[Extracted]) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let inside_url = urls.iter().any(|u| u.match_range.contains(&i));
+        match (!inside_url).then(|| extract::phone_at(text, i)).flatten() {
+            Some(r) => {
+                i = r.end;
+                found.push(r);
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// Text dense in digits, number punctuation and URLs.
+fn phone_text() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "0",
+        "1",
+        "2",
+        "5",
+        "9",
+        "09",
+        "886",
+        "12345",
+        " ",
+        "  ",
+        "-",
+        ".",
+        "(",
+        ")",
+        "+",
+        "/",
+        "a",
+        "x",
+        "電",
+        "，",
+        "http://x.co/",
+        "a1.com/",
+        "www.b",
+        "0912345678",
+        "+886 2 ",
+    ]);
+    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn phone_search_skips_nothing_it_would_find(s in phone_text()) {
+        let n = Normalizer::default();
+        let m = n.normalize(&s);
+        let text = m.as_str().as_bytes();
+        let mut got = Vec::new();
+        extract::phone_spans(text, m.urls(), |r| got.push(r));
+        prop_assert_eq!(&got, &phones_at_every_byte(text, m.urls()));
+        let ranges: Vec<_> = m.phones().iter().map(|p| p.match_range.clone()).collect();
+        if text.iter().filter(|b| b.is_ascii_digit()).count() >= 7 {
+            prop_assert_eq!(&ranges, &got);
+        }
+        for p in m.phones() {
+            let digits: String = m.as_str()[p.match_range.clone()]
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            prop_assert_eq!(&p.value, &digits);
+        }
+    }
+
+    #[test]
+    fn extracted_values_do_not_depend_on_the_previous_message(
+        first in phone_text(),
+        s in phone_text(),
+    ) {
+        let n = Normalizer::default();
+        let mut reused = MatchText::default();
+        n.normalize_into(&first, &mut reused);
+        n.normalize_into(&s, &mut reused);
+        let fresh = n.normalize(&s);
+        prop_assert_eq!(reused.urls(), fresh.urls());
+        prop_assert_eq!(reused.phones(), fresh.phones());
+        // Fewer values than the message before: only this message's are listed.
+        n.normalize_into("no links, no numbers", &mut reused);
+        prop_assert!(reused.urls().is_empty() && reused.phones().is_empty());
+    }
+}
+
+/// Text with invisible characters between and inside the pieces the fast paths handle.
+fn invisible_text() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "\u{200B}",
+        "\u{200C}",
+        "\u{200D}",
+        "\u{2060}",
+        "\u{FEFF}",
+        "\u{00AD}",
+        "\u{FE0F}",
+        "\u{202E}",
+        "\u{E0041}",
+        "信",
+        "用",
+        "卡",
+        "提",
+        "額",
+        "三",
+        "八",
+        "a",
+        "x",
+        "h",
+        "p",
+        "dot",
+        "0",
+        "1",
+        "9",
+        " ",
+        ".",
+        "/",
+        ":",
+        "[",
+        "，",
+        "。",
+        "Ａ",
+        "ｘ",
+        "\u{3000}",
+        "❤",
+        "😀",
+        "é",
+        "\u{301}",
+        "bit.ly/",
+        "hxxp",
+        "hx",
+        "xp",
+        "do",
+        "t",
+        "w",
+        "ww",
+        "hx\u{200B}xp",
+        " d\u{200B}ot ",
+        "w\u{00AD}ww.",
+        "pay\u{200B}pa1",
+    ]);
+    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn fast_paths_drop_invisible_characters_as_the_reference_does(
+        s in invisible_text(),
+        strip_invisible in any::<bool>(),
+        collapse_separators in any::<bool>(),
+    ) {
+        let n = Normalizer::new(NormalizeOptions {
+            strip_invisible,
+            collapse_separators,
+            ..NormalizeOptions::default()
+        });
+        let mut reference = MatchText::default();
+        n.normalize_reference_into(&s, &mut reference);
+        same_match_text(&n.normalize(&s), &reference)?;
+        // The same text in UCS-2, through the code-unit path.
+        let sm = ucs2_bytes(&s);
+        let input = PartInput { data_coding: 8, short_message: &sm, ..PartInput::default() };
+        let mut decoded = DecodedPart::default();
+        let mut fused = MatchText::default();
+        n.decode_normalize_into(&input, &DecodeOptions::default(), &mut decoded, &mut fused);
+        prop_assert_eq!(&decoded.text, &s);
+        same_match_text(&fused, &reference)?;
+    }
+}
+
+#[test]
+fn invisible_characters_stay_on_the_fast_path() {
+    let n = Normalizer::default();
+    for (text, matched) in [
+        ("信用\u{200B}卡提\u{200D}額，請洽", "信用卡提额,请洽"),
+        ("點此\u{FEFF} bit.ly/ab 領取", "点此 bit.ly/ab 领取"),
+        ("❤\u{FE0F} 信用卡", "❤ 信用卡"),
+        ("ｆｒｅｅ\u{200B} 貸款", "free 贷款"),
+    ] {
+        let mut m = MatchText::default();
+        assert!(fast::run(n.options(), text, &mut m), "{text:?}");
+        assert_eq!(m.as_str(), matched);
+    }
+    // A quote of the words around one holds it, as the sender wrote them.
+    let text = "信用\u{200B}卡提\u{200D}額，請洽";
+    assert_eq!(
+        quote(text, &n.normalize(text), "信用卡提额"),
+        "信用\u{200B}卡提\u{200D}額"
+    );
+    // A run of letters split by one goes to the general path, which joins it.
+    let mut m = MatchText::default();
+    assert!(!fast::run(n.options(), "hx\u{200B}xp://a", &mut m));
+    assert_eq!(norm("hx\u{200B}xp://a"), "http://a");
+}

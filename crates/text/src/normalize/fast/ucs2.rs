@@ -3,16 +3,18 @@
 //! normalizing.
 //!
 //! It handles what Chinese messages are made of: Han characters of the Basic Multilingual
-//! Plane, ASCII, CJK punctuation, fullwidth ASCII and the ideographic space. At anything
+//! Plane, ASCII, CJK punctuation, fullwidth ASCII and the ideographic space, and drops
+//! invisible characters of the Basic Multilingual Plane (zero-width space). At anything
 //! else (kana, Latin letters with accents, emoji, surrogates, an odd final octet) it gives
 //! up, and the caller decodes the part and normalizes its text the usual way, so the result
 //! is always the same as [`crate::decode_part_into`] followed by
 //! [`crate::Normalizer::normalize_into`].
 
 use super::{
-    ALNUM, HAN_NONE, Watch, class, end_same, han_common, han_entry, han_fold, is_bmp_han, utf8_3,
+    ALNUM, HAN_NONE, Watch, class, end_same, han_common, han_entry, han_fold, invisible_dropped,
+    is_bmp_han, utf8_3,
 };
-use crate::normalize::chars::is_sentence_punct;
+use crate::normalize::chars::{is_invisible, is_sentence_punct};
 use crate::normalize::{MatchText, NormalizeOptions, Seg, map_seg, offset};
 
 /// Decodes the UTF-16BE code units `data` into `text` (appended) and writes their match
@@ -102,6 +104,22 @@ impl Writer<'_> {
             slot.copy_from_slice(&b);
         }
         self.m += 3;
+    }
+
+    /// Appends a character to the decoded text only.
+    #[inline]
+    fn dec_char(&mut self, c: char) {
+        let len = c.len_utf8();
+        if let Some(slot) = self.dec.get_mut(self.d..self.d + len) {
+            c.encode_utf8(slot);
+        }
+        self.d += len;
+    }
+
+    /// The last byte of the match text.
+    #[inline]
+    fn last_mat(&self) -> Option<u8> {
+        self.m.checked_sub(1).and_then(|i| self.mat.get(i)).copied()
     }
 
     /// Appends one ASCII byte to the match text.
@@ -215,7 +233,15 @@ fn units_text(
                     None => false,
                 }
             }
-            _ => false,
+            _ => match char::from_u32(u) {
+                Some(c) if o.strip_invisible && is_invisible(c) => {
+                    end_same(segs, &mut same, src);
+                    w.dec_char(c);
+                    let next = unit(units, i).and_then(|u| u8::try_from(u).ok());
+                    invisible_dropped(w.last_mat(), next)
+                }
+                _ => false,
+            },
         };
         if !ok {
             return false;
