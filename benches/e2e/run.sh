@@ -11,7 +11,8 @@
 #
 # Usage: benches/e2e/run.sh [SECONDS]     env: SESSIONS=16 WINDOW=256 PIN=0|1
 #   CASES="c d" runs only those scenarios (ratios need b among them); BIN=path runs
-#   another smppguard binary (for before/after comparisons).
+#   another smppguard binary (for before/after comparisons); WORKERS=N passes
+#   `--workers N` to the proxy (default: its own).
 #   PIN=1 puts the load generator on CPU 0 and the simulator and the middle process
 #   on CPU 1 (taskset), so the generator does not steal the middle's core.
 # Output: a Markdown table on stdout; raw JSON reports in $OUT (default target/e2e).
@@ -64,7 +65,7 @@ for s in $CASES; do
   mix=$MIX
   case $s in
     b) haproxy -f "$OUT/haproxy.cfg" -db >/dev/null 2>&1 & mid=$!; port=$RELAY_PORT ;;
-    c|d|e) "${CPU1[@]}" "$BIN" run --config "$OUT/$s.toml" --log warn 2>"$OUT/$s.log" & mid=$!; port=$PROXY_PORT ;;
+    c|d|e) "${CPU1[@]}" "$BIN" run --config "$OUT/$s.toml" --log warn ${WORKERS:+--workers "$WORKERS"} 2>"$OUT/$s.log" & mid=$!; port=$PROXY_PORT ;;
   esac
   [ -n "$mid" ] && PIDS+=("$mid") && wait_port $port && sleep 1
   [ "$s" = e ] && mix="gsm7=40,ucs2=20,concat=40"

@@ -1,11 +1,14 @@
 //! Downstream (ESME) side: one task per connection owns the read half and the session
-//! state; a writer task owns the write half and batches everything queued for it.
+//! state; a writer task owns the write half and sends everything appended to the
+//! connection's shared write buffer ([`DownLink`]) in one go.
 //!
 //! The read loop never waits on an upstream: a request over the session's window, or
 //! one no upstream can take, is answered at once, so the socket is always read and an
 //! ESME's enquire_link is always answered. Only the ESME's own reading speed can slow
 //! its session down (its write queue is bounded, and a peer that stops reading for
-//! longer than the inactivity timeout is disconnected).
+//! longer than the inactivity timeout is disconnected). Answers to admitted requests
+//! are encoded into the write buffer by whoever answers (an upstream session's reader,
+//! for the SMSC's response), without passing through this task.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -24,7 +27,8 @@ use tokio_util::codec::Decoder;
 use crate::account::Gate;
 use crate::admin::AccountControl;
 use crate::config::{AccountConfig, BindType, canonical_ip};
-use crate::framed::{Outgoing, ReadError, SmppCodec, run_writer};
+use crate::downlink::DownLink;
+use crate::framed::{Outgoing, ReadError, SmppCodec};
 use crate::registry::DownCmd;
 use crate::relay::{InFlight, Reply, UpReply};
 use crate::server::{Phase, Shared};
@@ -37,8 +41,8 @@ pub(crate) type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
 /// A boxed write half.
 pub(crate) type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
-/// Queue room beyond the request and deliver windows, for answers the read loop makes
-/// itself (enquire_link_resp, throttled answers, unbind).
+/// Write buffer room (in frames) beyond the request and deliver windows, for answers
+/// the read loop makes itself (enquire_link_resp, throttled answers, unbind).
 const WRITE_SLACK: usize = 32;
 /// How long the proxy waits for unbind_resp after sending unbind.
 const UNBIND_WAIT: Duration = Duration::from_secs(5);
@@ -59,6 +63,7 @@ pub(crate) async fn serve(
         read,
         peer,
         conn_id,
+        read_at: Instant::now(),
     };
     let Some(session) = conn.unbound(write).await else {
         return;
@@ -76,6 +81,8 @@ struct Conn {
     peer: SocketAddr,
     conn_id: u64,
     phase: watch::Receiver<Phase>,
+    /// When the last read returned: the arrival time of every frame it brought.
+    read_at: Instant,
 }
 
 /// A bound session's state.
@@ -88,7 +95,8 @@ struct Session {
     bind_type: BindType,
     window: Arc<AtomicU32>,
     window_limit: u32,
-    out: mpsc::Sender<Outgoing>,
+    /// The connection's write buffer.
+    link: Arc<DownLink>,
     writer: tokio::task::JoinHandle<std::io::Result<()>>,
     cmd_rx: mpsc::Receiver<DownCmd>,
     seq: SequenceCounter,
@@ -338,8 +346,9 @@ impl Conn {
         let server = &self.shared.fixed.server;
         let window = usize::try_from(s.account.window).unwrap_or(1);
         let deliver = usize::try_from(server.deliver_window).unwrap_or(1);
-        let (out, out_rx) = mpsc::channel(window + deliver + WRITE_SLACK);
-        let writer = tokio::spawn(run_writer(write, out_rx, Some(server.inactivity_timeout)));
+        let link = DownLink::new(window + deliver + WRITE_SLACK);
+        let writer =
+            tokio::spawn(Arc::clone(&link).run_writer(write, Some(server.inactivity_timeout)));
         Session {
             system_id: s.system_id,
             metrics: s.metrics,
@@ -347,7 +356,7 @@ impl Conn {
             bind_type: s.bind_type,
             window: s.window,
             window_limit: s.account.window,
-            out,
+            link,
             writer,
             cmd_rx: s.cmd_rx,
             seq: SequenceCounter::new(),
@@ -399,11 +408,12 @@ impl Conn {
                 r = read_frame(&mut self.read, &mut self.rbuf, &mut self.codec) => match r {
                     Ok(Some(frame)) => {
                         last_rx = Instant::now();
+                        self.read_at = last_rx;
                         self.on_frames(&mut s, frame).await
                     }
                     Ok(None) | Err(ReadError::Io(_)) => Err(Close::Done),
                     Err(ReadError::Frame(e)) => {
-                        let _ = s.out.send(Outgoing::Header(e.response_header())).await;
+                        let _ = s.link.send(Outgoing::Header(e.response_header())).await;
                         Err(Close::Done)
                     }
                 },
@@ -428,8 +438,8 @@ impl Conn {
         // Unanswered deliver_sm go back to the SMSC as "retry later" (UpReply drop).
         s.mt_pending.clear();
         // The writer ends once every queued frame and every outstanding answer (each
-        // holds a slot of its queue) has been written.
-        drop(s.out);
+        // holds a port of the link) has been written.
+        s.link.close();
         let _ = timeout(
             self.shared.fixed.relay.response_timeout + Duration::from_secs(1),
             s.writer,
@@ -443,7 +453,7 @@ impl Conn {
         }
         let seq = s.seq.next_seq();
         s.unbinding = Some(Instant::now() + UNBIND_WAIT);
-        s.out
+        s.link
             .send(Outgoing::Header(Header::new(
                 CommandId::UNBIND,
                 CommandStatus::ESME_ROK,
@@ -454,7 +464,7 @@ impl Conn {
     }
 
     async fn send(s: &Session, out: Outgoing) -> Result<(), Close> {
-        s.out.send(out).await.map_err(|_| Close::Done)
+        s.link.send(out).await.map_err(|_| Close::Done)
     }
 
     async fn answer(s: &Session, h: &Header, status: CommandStatus) -> Result<(), Close> {
@@ -473,7 +483,7 @@ impl Conn {
                 Ok(Some(frame)) => self.on_frame(s, frame).await?,
                 Ok(None) => return Ok(()),
                 Err(ReadError::Frame(e)) => {
-                    let _ = s.out.send(Outgoing::Header(e.response_header())).await;
+                    let _ = s.link.send(Outgoing::Header(e.response_header())).await;
                     return Err(Close::Done);
                 }
                 Err(ReadError::Io(_)) => return Err(Close::Done),
@@ -520,18 +530,13 @@ impl Conn {
                     m.outcome(Outcome::Throttled);
                     return Self::answer(s, &h, shared.fixed.relay.throttled_status).await;
                 };
-                let Ok(permit) = s.out.clone().try_reserve_owned() else {
-                    drop(slot);
-                    inc(&shared.stats.requests_throttled);
-                    m.outcome(Outcome::Throttled);
-                    return Self::answer(s, &h, shared.fixed.relay.throttled_status).await;
-                };
                 let reply = Reply::new(
-                    permit,
+                    s.link.port(),
                     h,
                     Arc::clone(&shared.stats),
                     Arc::clone(&s.metrics),
                     slot,
+                    self.read_at,
                 );
                 let live = shared.live.load();
                 let Some(account) = live.config.accounts.get(&*s.system_id) else {

@@ -22,6 +22,7 @@
 //! - `framed`: tokio `Decoder`/`Encoder` over the codec's framing; the batching writer.
 //! - `account`: argon2 verification off the reactor; failure slow-down and lockout.
 //! - `downstream`: one task per ESME connection (bind, window, enquire_link, unbind).
+//! - `downlink`: an ESME connection's shared write buffer, its answer ports and writer.
 //! - `upstream`: SMSC session tasks and pools; sequence ownership and deadlines.
 //! - `relay`: answer-once handles for requests in both directions.
 //! - `submit`: the request path (decode, hold, inspect, forward or answer).
@@ -51,6 +52,7 @@ mod account;
 mod admin;
 mod audit;
 pub mod config;
+mod downlink;
 mod downstream;
 pub mod framed;
 mod hold;

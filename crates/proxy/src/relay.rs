@@ -1,8 +1,9 @@
 //! Answer-once handles: every request the proxy accepts is answered exactly once.
 //!
-//! A [`Reply`] is created when an ESME request is admitted. It holds a reserved slot
-//! in that ESME connection's write queue, so answering never blocks and never fails for
-//! lack of room, and it counts against the session's window until it is used. Whoever
+//! A [`Reply`] is created when an ESME request is admitted. It holds a [`Port`] of
+//! that ESME connection's write buffer, so answering never blocks and never fails for
+//! lack of room (the answer is encoded straight into the buffer by whoever answers),
+//! and it counts against the session's window until it is used. Whoever
 //! ends up owning it (the hold, an upstream session's pending map, the request path)
 //! answers through it; if it is dropped unanswered (a task ended early), its `Drop`
 //! answers with `ESME_RSYSERR` and counts the event, so a request can never hang.
@@ -22,6 +23,7 @@ use smppguard_metrics::{AccountMetrics, Outcome};
 use tokio::sync::mpsc::OwnedPermit;
 use tokio::time::Instant;
 
+use crate::downlink::Port;
 use crate::framed::Outgoing;
 use crate::stats::{Stats, inc};
 
@@ -63,7 +65,7 @@ impl Drop for InFlight {
 /// The answer to one ESME request.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    permit: Option<OwnedPermit<Outgoing>>,
+    permit: Option<Port>,
     /// The request's header (command_id, the ESME's sequence number).
     request: Header,
     stats: Arc<Stats>,
@@ -78,19 +80,22 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    /// The answer to `request`, read from the ESME's socket at `arrived` (the time of
+    /// the read that brought it: one clock read per read, not per request).
     pub(crate) fn new(
-        permit: OwnedPermit<Outgoing>,
+        permit: Port,
         request: Header,
         stats: Arc<Stats>,
         account: Arc<AccountMetrics>,
         slot: InFlight,
+        arrived: Instant,
     ) -> Reply {
         Reply {
             permit: Some(permit),
             request,
             stats,
             account,
-            arrived: Instant::now(),
+            arrived,
             counted: true,
             _slot: slot,
         }
@@ -294,7 +299,9 @@ mod tests {
 
     #[tokio::test]
     async fn reply_answers_once_and_releases_its_slot() {
-        let (tx, mut rx) = mpsc::channel(4);
+        let (client, mut server) = tokio::io::duplex(4096);
+        let link = crate::downlink::DownLink::new(4);
+        let writer = tokio::spawn(Arc::clone(&link).run_writer(client, None));
         let window = Arc::new(AtomicU32::new(0));
         let total = Arc::new(AtomicI64::new(0));
         let stats = Arc::new(Stats::default());
@@ -302,18 +309,20 @@ mod tests {
         let acme = metrics.account("acme");
         let req = Header::new(CommandId::SUBMIT_SM, CommandStatus::ESME_ROK, 5);
         let a = Reply::new(
-            tx.clone().reserve_owned().await.unwrap(),
+            link.port(),
             req,
             stats.clone(),
             Arc::clone(&acme),
             slot(&window, &total),
+            Instant::now(),
         );
         let b = Reply::new(
-            tx.clone().reserve_owned().await.unwrap(),
+            link.port(),
             req,
             stats.clone(),
             Arc::clone(&acme),
             slot(&window, &total),
+            Instant::now(),
         );
         assert!(InFlight::try_acquire(&window, 2, &total).is_none());
         assert_eq!(total.load(Ordering::Relaxed), 2);
@@ -321,15 +330,19 @@ mod tests {
         drop(b);
         assert_eq!(window.load(Ordering::Relaxed), 0);
         assert_eq!(total.load(Ordering::Relaxed), 0);
-        let Outgoing::Header(h) = rx.recv().await.unwrap() else {
-            panic!("header expected")
-        };
+        link.close();
+        writer.await.unwrap().unwrap();
+        let mut got = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut server, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 32, "exactly two answers");
+        let h = Header::parse(&got[..16]).unwrap();
         assert_eq!(h.command_id, CommandId::SUBMIT_SM_RESP);
         assert_eq!(h.command_status, CommandStatus::ESME_RSUBMITFAIL);
         assert_eq!(h.sequence_number, 5);
-        let Outgoing::Header(h) = rx.recv().await.unwrap() else {
-            panic!("header expected")
-        };
+        let h = Header::parse(&got[16..]).unwrap();
+        assert_eq!(h.command_id, CommandId::SUBMIT_SM_RESP);
         assert_eq!(h.command_status, CommandStatus::ESME_RSYSERR);
         assert_eq!(stats.snapshot().responses_fallback, 1);
         assert_eq!(acme.outcome_count(Outcome::Rejected), 1);

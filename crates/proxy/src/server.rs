@@ -130,6 +130,11 @@ impl Shared {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// [`Shared::now_ms`] at `t` (a time already read, to spare a clock read).
+    pub(crate) fn ms_at(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn instant_of(&self, ms: u64) -> Instant {
         self.epoch + Duration::from_millis(ms)
     }

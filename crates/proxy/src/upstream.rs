@@ -785,7 +785,7 @@ impl<'a> Session<'a> {
                         let step = loop {
                             match next {
                                 Ok(Some(frame)) => {
-                                    if let Err(e) = self.on_frame(frame, unbinding) {
+                                    if let Err(e) = self.on_frame(frame, unbinding, last_rx) {
                                         break Err(e);
                                     }
                                 }
@@ -899,13 +899,14 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn on_frame(&mut self, frame: Bytes, unbinding: bool) -> Result<(), End> {
+    /// Handles one frame from the SMSC, read at `read_at`.
+    fn on_frame(&mut self, frame: Bytes, unbinding: bool, read_at: Instant) -> Result<(), End> {
         let Some(h) = Header::parse(&frame) else {
             return Ok(());
         };
         let id = h.command_id;
         if id.is_response() {
-            return self.on_response(h, frame, unbinding);
+            return self.on_response(h, frame, unbinding, read_at);
         }
         match id {
             CommandId::ENQUIRE_LINK => self.write(Outgoing::Header(Header::new(
@@ -939,7 +940,13 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn on_response(&mut self, h: Header, frame: Bytes, unbinding: bool) -> Result<(), End> {
+    fn on_response(
+        &mut self,
+        h: Header,
+        frame: Bytes,
+        unbinding: bool,
+        read_at: Instant,
+    ) -> Result<(), End> {
         match h.command_id {
             CommandId::ENQUIRE_LINK_RESP => return Ok(()),
             CommandId::UNBIND_RESP if unbinding => return Err(End::Shutdown),
@@ -982,7 +989,7 @@ impl<'a> Session<'a> {
                 h.command_status
             };
             inc(&self.shared.stats.responses_relayed);
-            self.observe_response(&p);
+            self.observe_response(&p, read_at);
             p.reply.answer(Outcome::SmscError, status);
             return Ok(());
         }
@@ -993,7 +1000,7 @@ impl<'a> Session<'a> {
             )
             && let Some(id) = message_id_of(&frame)
         {
-            let now = self.shared.now_ms();
+            let now = self.shared.ms_at(read_at);
             self.shared.receipts.insert(
                 id,
                 Owner {
@@ -1004,7 +1011,7 @@ impl<'a> Session<'a> {
             );
         }
         inc(&self.shared.stats.responses_relayed);
-        self.observe_response(&p);
+        self.observe_response(&p, read_at);
         p.reply.relay(frame);
         Ok(())
     }
@@ -1015,10 +1022,10 @@ impl<'a> Session<'a> {
         shared.pools.get(self.pool).map(|p| &*p.metrics)
     }
 
-    /// Records the SMSC's response time and the end-to-end time of a request.
-    fn observe_response(&self, p: &Pending) {
+    /// Records the SMSC's response time and the end-to-end time of a request whose
+    /// response was read at `now`.
+    fn observe_response(&self, p: &Pending, now: Instant) {
         if let Some(m) = self.pool_metrics() {
-            let now = Instant::now();
             m.response_time
                 .observe_duration(now.saturating_duration_since(p.sent));
             m.end_to_end
