@@ -4,8 +4,9 @@
 //! byte (sender, SAR, time step), esm_class, data_coding, a length and that many bytes.
 //! Nothing may panic; every token pushed must come back exactly once; the reassembler
 //! must stay within its bounds; the offset map must stay inside the decoded text and
-//! normalizing twice must give what normalizing once gave; decoding and normalizing in
-//! one call (the UCS-2 code-unit path) must give what the two steps give.
+//! normalizing twice must give what normalizing once gave; the fast paths must give what
+//! the reference normalizer gives; decoding and normalizing in one call (the UCS-2
+//! code-unit path) must give what the two steps give.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -41,6 +42,12 @@ fn check_text(normalizer: &Normalizer, text: &str, scratch: &mut MatchText) {
     for e in scratch.urls().iter().chain(scratch.phones()) {
         assert!(e.range.end <= text.len());
     }
+    // The fast paths give what the reference (every step over every character) gives.
+    let mut reference = MatchText::default();
+    normalizer.normalize_reference_into(text, &mut reference);
+    assert_eq!(scratch.as_str(), reference.as_str(), "fast path and reference differ");
+    assert_eq!(scratch.urls(), reference.urls());
+    assert_eq!(scratch.phones(), reference.phones());
     let once = scratch.as_str().to_owned();
     let twice = normalizer.normalize(&once);
     assert_eq!(twice.as_str(), once, "normalization must be idempotent");

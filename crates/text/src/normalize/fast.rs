@@ -1,10 +1,12 @@
 //! The fast path: one pass for text made of ASCII, Han and characters no step changes
 //! (invisible characters are dropped, as the general path drops them first).
 //!
-//! It applies the per-character mappings every step agrees on and watches for anything a
-//! contextual step could change (separators between Han characters or single letters,
-//! numeral runs, defanged URLs, look-alike digits). When it sees one it gives up and the
-//! general path runs instead, so both paths always give the same match text.
+//! It applies the per-character mappings every step agrees on, collapses the separators
+//! spaced between Han characters (`信 用 卡`: the most common disguise of Chinese fraud
+//! text) by taking them back out of the match text when the next Han character comes, and
+//! watches for anything else a contextual step could change (separators between single
+//! letters, numeral runs, defanged URLs, look-alike digits). When it sees one it gives up
+//! and the general path runs instead, so both paths always give the same match text.
 
 use unicode_normalization::{IsNormalized, is_nfkc_quick};
 
@@ -47,6 +49,7 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
     // Start (match offset, decoded offset) of the current stretch copied length for
     // length; the map gets one entry per stretch, not per character.
     let mut same: Option<(u32, u32)> = None;
+    let mut han_end: Option<HanEnd> = None;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if same.is_none() {
@@ -78,23 +81,39 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
             }
             continue;
         }
-        if bmp_han_at(bytes, i).is_some() {
+        let bmp_han = bmp_han_at(bytes, i);
+        let han = match bmp_han {
+            Some(cp) => Some(han_entry(cp) == HAN_NUMERAL),
+            None => input
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .filter(|&c| is_han(c))
+                .map(|_| false),
+        };
+        if let Some(numeral) = han {
+            if watch.han_run_start(numeral) {
+                // Separators between two Han characters: taken back out.
+                let Some(end) = han_end else {
+                    return false;
+                };
+                buf.truncate(end.out);
+                drop_gap(segs, &mut same, &end, offset(i));
+            }
             match han_run(o, input, i, buf, &mut watch) {
                 Some(end) => i = end,
                 None => return false,
             }
+            han_end = Some(HanEnd {
+                out: buf.len(),
+                segs: segs.len(),
+                same,
+                src: offset(i),
+            });
             continue;
         }
         let Some(c) = input.get(i..).and_then(|rest| rest.chars().next()) else {
             return false;
         };
-        if is_han(c) {
-            match han_run(o, input, i, buf, &mut watch) {
-                Some(end) => i = end,
-                None => return false,
-            }
-            continue;
-        }
         let src = offset(i);
         let len = c.len_utf8();
         i += len;
@@ -161,6 +180,29 @@ fn invisible_dropped(last_out: Option<u8>, next_in: Option<u8>) -> bool {
     !(alnum(last_out) && alnum(next_in))
 }
 
+/// Where the output stood when a run of Han characters ended: the match text's length,
+/// the map's length, its open stretch, and the decoded offset. Separators written after
+/// it are taken back out when the next Han run starts and [`Watch::han_run_start`] says
+/// they collapse (`信 用 卡` → `信用卡`).
+#[derive(Clone, Copy, Debug)]
+struct HanEnd {
+    out: usize,
+    segs: usize,
+    same: Option<(u32, u32)>,
+    src: u32,
+}
+
+/// Cuts the map back to where the Han run `end` ended (the caller cuts the match text
+/// back to `end.out`), closes its open stretch there, and opens a new one for the Han run
+/// starting at decoded offset `src`: the map the general path builds when it deletes the
+/// separators.
+fn drop_gap(segs: &mut Vec<Seg>, same: &mut Option<(u32, u32)>, end: &HanEnd, src: u32) {
+    segs.truncate(end.segs);
+    *same = end.same;
+    end_same(segs, same, end.src);
+    *same = Some((offset(end.out), src));
+}
+
 /// The UTF-8 bytes of a code point from U+0800 to U+FFFF.
 #[inline]
 fn utf8_3(cp: u32) -> [u8; 3] {
@@ -177,7 +219,8 @@ fn push_char(buf: &mut Vec<u8>, c: char) {
 }
 
 /// Copies the run of Han characters starting at `start`, folding Traditional to
-/// Simplified, and feeds it to `watch` as one piece. Returns the end of the run, or `None`
+/// Simplified, and feeds it to `watch` as one piece (the caller has started it with
+/// [`Watch::han_run_start`]). Returns the end of the run, or `None`
 /// when the general path must run.
 ///
 /// Characters of the main CJK blocks are read straight from their three UTF-8 bytes and
@@ -193,7 +236,6 @@ fn han_run(
 ) -> Option<usize> {
     let bytes = input.as_bytes();
     let t2s_on = o.traditional_to_simplified;
-    watch.han_run_start();
     let mut pos = start;
     let mut count = 0u32;
     loop {
@@ -750,6 +792,11 @@ struct Watch {
     seps_after_word: u32,
     chain: u32,
     pending_chain: u32,
+    /// Whether the chain of single-character words (or the one the current word would
+    /// extend) has a link other than separators between two Han characters, which
+    /// collapse anyway: only such a chain makes the general path delete more.
+    chain_mixed: bool,
+    pending_mixed: bool,
     /// Statistics of the current token (letters and digits), for confusables and leet.
     tok_len: u32,
     tok_letters: u32,
@@ -783,6 +830,8 @@ impl Watch {
             seps_after_word: 0,
             chain: 0,
             pending_chain: 0,
+            chain_mixed: false,
+            pending_mixed: false,
             tok_len: 0,
             tok_letters: 0,
             tok_digits: 0,
@@ -813,12 +862,7 @@ impl Watch {
         // Chains of single-character words.
         if token || han {
             if self.word_len == 0 {
-                self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_word)
-                {
-                    self.chain
-                } else {
-                    0
-                };
+                self.word_start(false);
             }
             self.word_len += 1;
         } else {
@@ -872,11 +916,15 @@ impl Watch {
         }
         if self.word_len == 1 {
             self.chain = self.pending_chain + 1;
-            if self.collapse && self.chain >= 3 {
+            self.chain_mixed = self.pending_mixed;
+            // Three single-character words with two links: the general path deletes the
+            // links, which only matters when one is not a Han gap collapsed here anyway.
+            if self.collapse && self.chain >= 3 && self.chain_mixed {
                 self.hit = true;
             }
         } else {
             self.chain = 0;
+            self.chain_mixed = false;
         }
         self.last_single = self.word_len == 1;
         self.word_len = 0;
@@ -1038,11 +1086,7 @@ impl Watch {
         }
         // Chains of single-character words.
         if self.word_len == 0 {
-            self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_word) {
-                self.chain
-            } else {
-                0
-            };
+            self.word_start(false);
         }
         self.word_len += len;
         // Token statistics and digit runs.
@@ -1076,30 +1120,45 @@ impl Watch {
         !self.hit
     }
 
-    /// Starts a run of Han characters: what feeding its first character changes before
-    /// the character-specific numeral check.
-    fn han_run_start(&mut self) {
+    /// Starts a run of Han characters whose first character is a Chinese numeral or not:
+    /// what feeding that character changes before the character-specific numeral check.
+    ///
+    /// Returns whether the separators since the last Han character collapse (one to four,
+    /// no sentence punctuation: `信 用 卡`): the caller takes them back out of the match
+    /// text, and the text goes on as if they had never been there. The general path
+    /// deletes them too; it deletes more only where they meet a chain of single-character
+    /// words with another kind of link (`a 信 用`), which [`Watch::end_word`] sends to it,
+    /// and where a numeral follows them: it would extend the digit run before them
+    /// (`一 三 八`), so that text is sent to it here. A digit run ending before them was
+    /// already judged when they ended it, and ends at the same place in the joined text.
+    fn han_run_start(&mut self, numeral: bool) -> bool {
         if self.deobfuscate {
             if self.in_label {
                 self.end_label(false);
             }
             self.dot = DotState::Idle;
         }
+        let gap = matches!(self.han_gap, Some((k, punct)) if self.collapse && (1..=4).contains(&k) && !punct);
         if self.word_len == 0 {
-            self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_word) {
-                self.chain
-            } else {
-                0
-            };
+            self.word_start(gap);
         }
         self.end_token();
-        if let Some((k, punct)) = self.han_gap
-            && self.collapse
-            && (1..=4).contains(&k)
-            && !punct
-        {
+        if gap && numeral {
             self.hit = true;
         }
+        gap
+    }
+
+    /// A word starts after `seps_after_word` separators: whether it extends a chain of
+    /// single-character words, and whether the link to it is anything but collapsing
+    /// separators between two Han characters (`han_gap`).
+    fn word_start(&mut self, han_gap: bool) {
+        self.pending_chain = if self.last_single && (1..=2).contains(&self.seps_after_word) {
+            self.chain
+        } else {
+            0
+        };
+        self.pending_mixed = self.pending_chain > 0 && (self.chain_mixed || !han_gap);
     }
 
     /// One character of a digit run, or the end of one.

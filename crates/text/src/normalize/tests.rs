@@ -1064,3 +1064,130 @@ fn invisible_characters_stay_on_the_fast_path() {
     assert!(!fast::run(n.options(), "hx\u{200B}xp://a", &mut m));
     assert_eq!(norm("hx\u{200B}xp://a"), "http://a");
 }
+
+/// Han characters spaced out and mixed with single letters and digits, numerals, words and
+/// separators of every kind the fast paths pass through.
+fn spaced_han_text() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "信",
+        "用",
+        "卡",
+        "提",
+        "額",
+        "额",
+        "貸",
+        "款",
+        "一",
+        "三",
+        "八",
+        "零",
+        "〇",
+        "㐀",
+        "𠀀",
+        "a",
+        "b",
+        "x",
+        "1",
+        "0",
+        "7",
+        "ab",
+        "12",
+        "dot",
+        "com",
+        " ",
+        " ",
+        " ",
+        "  ",
+        "   ",
+        "    ",
+        "     ",
+        ".",
+        "-",
+        "*",
+        "/",
+        "_",
+        "~",
+        "，",
+        "、",
+        "。",
+        "：",
+        "\u{3000}",
+        "＊",
+        "－",
+        "【",
+        "】",
+        "😀",
+        "❤",
+        "\u{200B}",
+        "!",
+        "?",
+        ":",
+        "(",
+        ")",
+        "[",
+        "http://a.co/",
+        "bit.ly",
+        "www",
+        "Ａ",
+        "ｂ",
+        "\n",
+    ]);
+    prop::collection::vec(piece, 0..48).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    #[test]
+    fn fast_paths_collapse_spaced_han_as_the_reference_does(
+        s in spaced_han_text(),
+        collapse_separators in any::<bool>(),
+        fold_digits in any::<bool>(),
+        t2s in any::<bool>(),
+    ) {
+        let n = Normalizer::new(NormalizeOptions {
+            collapse_separators,
+            fold_digits,
+            traditional_to_simplified: t2s,
+            ..NormalizeOptions::default()
+        });
+        let mut reference = MatchText::default();
+        n.normalize_reference_into(&s, &mut reference);
+        let mut fast = MatchText::default();
+        n.normalize_into("舊的 內 容 old", &mut fast);
+        n.normalize_into(&s, &mut fast);
+        same_match_text(&fast, &reference)?;
+        let sm = ucs2_bytes(&s);
+        let input = PartInput { data_coding: 8, short_message: &sm, ..PartInput::default() };
+        let mut decoded = DecodedPart::default();
+        let mut fused = MatchText::default();
+        n.decode_normalize_into(&input, &DecodeOptions::default(), &mut decoded, &mut fused);
+        prop_assert_eq!(&decoded.text, &s);
+        same_match_text(&fused, &reference)?;
+    }
+}
+
+#[test]
+fn spaced_han_stays_on_the_fast_path() {
+    let n = Normalizer::default();
+    for (text, matched) in [
+        ("信 用 卡 提 額 專案，詳洽", "信用卡提额专案,详洽"),
+        ("信.用.卡 額-度", "信用卡额度"),
+        ("貸\u{3000}款 😀 秒 批", "贷款秒批"),
+        ("信 用 卡 ok", "信用卡 ok"),
+    ] {
+        let mut m = MatchText::default();
+        assert!(fast::run(n.options(), text, &mut m), "{text:?}");
+        assert_eq!(m.as_str(), matched, "{text:?}");
+        assert_eq!(norm(text), matched);
+    }
+    // Quoted as written, separators included.
+    let text = "您的信 用 卡可提 額";
+    assert_eq!(quote(text, &n.normalize(text), "信用卡"), "信 用 卡");
+    // A chain with a single letter, and numerals, go to the general path.
+    for text in ["a 信 用", "信 用 a", "一 三 八 一 二 三 四 五", "1 三 八"] {
+        let mut m = MatchText::default();
+        assert!(!fast::run(n.options(), text, &mut m), "{text:?}");
+        assert_eq!(norm(text), n.normalize_general(text).as_str());
+    }
+}

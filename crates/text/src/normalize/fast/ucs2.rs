@@ -11,8 +11,8 @@
 //! [`crate::Normalizer::normalize_into`].
 
 use super::{
-    ALNUM, HAN_NONE, Watch, class, end_same, han_common, han_entry, han_fold, invisible_dropped,
-    is_bmp_han, utf8_3,
+    ALNUM, HAN_NONE, HAN_NUMERAL, HanEnd, Watch, class, drop_gap, end_same, han_common, han_entry,
+    han_fold, invisible_dropped, is_bmp_han, utf8_3,
 };
 use crate::normalize::chars::{is_invisible, is_sentence_punct};
 use crate::normalize::{MatchText, NormalizeOptions, Seg, map_seg, offset};
@@ -149,6 +149,7 @@ fn units_text(
     // Start (match offset, decoded offset) of the current stretch copied length for
     // length; the map gets one entry per stretch, not per character.
     let mut same: Option<(u32, u32)> = None;
+    let mut han_end: Option<HanEnd> = None;
     let mut i = 0;
     while let Some(u) = unit(units, i) {
         if same.is_none() {
@@ -186,10 +187,25 @@ fn units_text(
             continue;
         }
         if is_bmp_han(u) {
+            if watch.han_run_start(han_entry(u) == HAN_NUMERAL) {
+                // Separators between two Han characters: taken back out of the match
+                // text (the decoded text keeps them).
+                let Some(end) = han_end else {
+                    return false;
+                };
+                w.m = end.out;
+                drop_gap(segs, &mut same, &end, offset(w.d));
+            }
             match han_run(o, units, i, w, &mut watch) {
                 Some(end) => i = end,
                 None => return false,
             }
+            han_end = Some(HanEnd {
+                out: w.m,
+                segs: segs.len(),
+                same,
+                src: offset(w.d),
+            });
             continue;
         }
         let src = offset(w.d);
@@ -262,7 +278,6 @@ fn han_run(
     watch: &mut Watch,
 ) -> Option<usize> {
     let t2s_on = o.traditional_to_simplified;
-    watch.han_run_start();
     let mut pos = start;
     loop {
         if watch.num_len == 0 {
