@@ -5,10 +5,11 @@
 //! contenders see the same load.
 //!
 //! Contenders per pack:
-//! - the shipped default pack, compiled with `Ruleset::compile` ("engine") and
-//!   `Ruleset::compile_plain` (no bytewise expressions, `.` scanned: "plain"), and, with
+//! - the shipped default pack, compiled with `Ruleset::compile` ("engine"),
+//!   `Ruleset::compile_ungated` (every optimization but literal gating: "ungated") and
+//!   `Ruleset::compile_plain` (no gating, no bytewise expressions, `.` scanned: "plain"), and, with
 //!   `SMPPGUARD_AB_BEFORE=path`, an earlier version of the pack compiled plain ("before");
-//! - the generated packs (`1k`, `10k`): engine, plain and `regex::RegexSet` over the same
+//! - the generated packs (`1k`, `10k`): engine, ungated, plain and `regex::RegexSet` over the same
 //!   expressions and the same match text, after checking that the engine and the RegexSet
 //!   find the same rules in every message;
 //! - and "pipeline": the engine's decode + normalize + scan from the raw `short_message`
@@ -161,6 +162,7 @@ fn main() {
     if selected("default") {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/default");
         let engine = Engine::new(Ruleset::compile(RulePack::load(dir).unwrap()).unwrap());
+        let ungated = Engine::new(Ruleset::compile_ungated(RulePack::load(dir).unwrap()).unwrap());
         let plain = Engine::new(Ruleset::compile_plain(RulePack::load(dir).unwrap()).unwrap());
         let before = std::env::var("SMPPGUARD_AB_BEFORE")
             .ok()
@@ -168,6 +170,7 @@ fn main() {
         let (decoded, matched) = prepare(&engine.ruleset(), &msgs);
         let mut contenders = vec![
             ("engine", engine_scan(&engine, &decoded, &matched)),
+            ("ungated", engine_scan(&ungated, &decoded, &matched)),
             ("plain", engine_scan(&plain, &decoded, &matched)),
         ];
         if let Some(b) = &before {
@@ -185,6 +188,9 @@ fn main() {
         let pack = generated_pack(n, 0xfeed + n as u64);
         let engine = Engine::new(
             Ruleset::compile(RulePack::from_toml(&pack.toml, "g.toml").unwrap()).unwrap(),
+        );
+        let ungated = Engine::new(
+            Ruleset::compile_ungated(RulePack::from_toml(&pack.toml, "g.toml").unwrap()).unwrap(),
         );
         let plain = Engine::new(
             Ruleset::compile_plain(RulePack::from_toml(&pack.toml, "g.toml").unwrap()).unwrap(),
@@ -223,6 +229,7 @@ fn main() {
             ),
             vec![
                 ("engine", engine_scan(&engine, &decoded, &matched)),
+                ("ungated", engine_scan(&ungated, &decoded, &matched)),
                 ("plain", engine_scan(&plain, &decoded, &matched)),
                 ("RegexSet", set_scan),
                 ("pipeline", engine_pipeline(&engine, &msgs)),

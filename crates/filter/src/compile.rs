@@ -34,6 +34,7 @@ use crate::pack::{Cond, HsExpr, RuleDef, RulePack, TermDef, TermKind};
 mod bytewise;
 #[cfg(test)]
 mod equivalence;
+mod gate;
 
 /// Identifies a compiled ruleset: a digest of the pack's files and lists, so the same pack
 /// has the same version on every node and after every restart.
@@ -77,6 +78,9 @@ pub struct ExpressionInfo<'a> {
     /// Whether it is in the field's Hyperscan database; `false` for `.`, which is answered
     /// from the value without a scan.
     pub scanned: bool,
+    /// The literals that open it, one of which every match contains: `Some` for a gated
+    /// expression (a literal is its own); `None` when it is scanned on every value.
+    pub guard: Option<Vec<String>>,
     flags: PatternFlags,
 }
 
@@ -117,12 +121,34 @@ pub struct RulesetStats {
     /// Expressions whose match start cannot be computed (their syntax is Hyperscan's
     /// only): their evidence has no quoted span.
     pub unexplained_expressions: usize,
+    /// Expressions scanned on every value because they have no guard (no literal every
+    /// match contains, or only a frequent one): each costs scan time on every message.
+    pub unguarded_expressions: usize,
+    /// Databases of guarded expressions, scanned only when a guard literal matched.
+    pub gated_groups: usize,
 }
 
-/// One field's database and the tables that map its match ids back to patterns.
+/// One field's databases and the tables that map their match ids back to patterns.
+///
+/// With gating ([`gate`]), `db` holds the literal expressions, the expressions without a
+/// guard, and every guard literal; the other expressions are in `groups`, scanned only
+/// when one of their guard literals matched. Without gating, `db` holds everything.
 pub(crate) struct FieldDb {
-    /// `None` when every expression of the field is answered without a scan.
+    /// Scanned on every value; `None` when every expression of the field is answered
+    /// without a scan. A match id below `exprs.len()` is that expression's; the id
+    /// `exprs.len() + k` is guard literal `k`.
     pub(crate) db: Option<BlockDatabase>,
+    /// Guard literal → the groups it opens (CSR).
+    gate_start: Vec<u32>,
+    gate_groups: Vec<u32>,
+    /// Databases of guarded expressions (match ids are expression ids).
+    pub(crate) groups: Vec<BlockDatabase>,
+    /// Group → the terms its expressions belong to (CSR).
+    group_term_start: Vec<u32>,
+    group_term_ids: Vec<u32>,
+    /// Per group: whether one of its terms is always needed (see
+    /// [`Ruleset::always_needed`]), so the group is scanned whenever it is opened.
+    pub(crate) group_always: Vec<bool>,
     /// Expressions answered without a scan: `.` (see [`AnyValue`]).
     pub(crate) any_value: Vec<(u32, AnyValue)>,
     /// Expression id → range in `term_ids` (CSR layout).
@@ -181,6 +207,22 @@ impl AnyValue {
 }
 
 impl FieldDb {
+    /// The groups a match of `db` with id `id` opens, when it is a guard literal's.
+    pub(crate) fn opened_by(&self, id: u32) -> Option<&[u32]> {
+        let k = id.checked_sub(u32::try_from(self.exprs.len()).ok()?)?;
+        Some(csr_get(&self.gate_start, &self.gate_groups, k))
+    }
+
+    /// The terms of the expressions of group `g`.
+    pub(crate) fn group_terms(&self, g: u32) -> &[u32] {
+        csr_get(&self.group_term_start, &self.group_term_ids, g)
+    }
+
+    /// Every Hyperscan database of the field, for sizing a scratch.
+    pub(crate) fn databases(&self) -> impl Iterator<Item = &BlockDatabase> {
+        self.db.iter().chain(&self.groups)
+    }
+
     /// The patterns (terms) expression `id` belongs to.
     pub(crate) fn terms_of(&self, id: u32) -> &[u32] {
         let i = id as usize;
@@ -242,6 +284,9 @@ pub struct Ruleset {
     /// Rule → rules whose condition names it with `@` (CSR).
     dep_start: Vec<u32>,
     dep_ids: Vec<u32>,
+    /// Per rule: its own condition has no `not` and no list term, so it can only be true
+    /// when the terms it names can (`@` references are judged on their own).
+    pub(crate) monotone: Vec<bool>,
     /// Rules that can be true without any Hyperscan match (they use `not` or a list), by
     /// the scope key that can make them apply.
     pub(crate) always_global: Vec<u32>,
@@ -295,6 +340,13 @@ pub(crate) struct Tuning {
     pub(crate) bytewise: bool,
     /// Answer `.` from the value, without a scan ([`AnyValue`]).
     pub(crate) any_value: bool,
+    /// Scan guarded expressions only when a guard literal matched ([`gate`]).
+    pub(crate) gate: bool,
+    /// The most guarded expressions in one group database.
+    pub(crate) group_size: usize,
+    /// The fewest costly guarded expressions for which a field is gated; a field with
+    /// fewer keeps them all in one database.
+    pub(crate) min_gated: usize,
 }
 
 impl Default for Tuning {
@@ -302,8 +354,45 @@ impl Default for Tuning {
         Self {
             bytewise: true,
             any_value: true,
+            gate: true,
+            group_size: GROUP_SIZE,
+            min_gated: MIN_GATED,
         }
     }
+}
+
+/// The default [`Tuning::min_gated`]. Gating pays when a field has many costly
+/// expressions, most of them rarely opened: with the generated packs (300 and 3000
+/// costly expressions) it cuts the scan by a third and by three fifths. The default pack
+/// has 68, each compiled alone into a database of 100–400 KiB (Hyperscan builds a
+/// single expression as one large automaton where a shared database decomposes it),
+/// and its frequent English and Chinese guard words open one or two per message: the
+/// cold group scans then cost more than the shared database (measured in
+/// `docs/performance.md`).
+const MIN_GATED: usize = 128;
+
+/// An expression's guard, as the compiler uses it.
+struct GuardInfo {
+    /// The literals, as Hyperscan expressions.
+    literals: Vec<String>,
+    /// Whether the expression goes to a group database ([`gate::Guard::costly`]).
+    costly: bool,
+    /// Whether every literal is ASCII (English words, in practice).
+    ascii: bool,
+}
+
+/// The default [`Tuning::group_size`], measured in `docs/performance.md`.
+const GROUP_SIZE: usize = 1;
+
+impl Tuning {
+    /// No optimization at all.
+    pub(crate) const PLAIN: Self = Self {
+        bytewise: false,
+        any_value: false,
+        gate: false,
+        group_size: GROUP_SIZE,
+        min_gated: MIN_GATED,
+    };
 }
 
 impl Tuning {
@@ -311,6 +400,36 @@ impl Tuning {
     fn bytes(self, e: &HsExpr, field: Field, normalizer: &Normalizer) -> bool {
         let nfkc_text = field == Field::Text && normalizer.options().nfkc;
         self.bytewise && bytewise::is_bytewise(e, nfkc_text)
+    }
+
+    /// The guard literals of `e` (compiled as `bytes`), as Hyperscan expressions; a
+    /// literal is its own guard.
+    ///
+    /// The flag says whether the expression goes to a group database (see
+    /// [`gate::Guard::costly`]); a literal and a cheap expression stay in the field's.
+    fn guard(self, e: &HsExpr, bytes: bool) -> Option<GuardInfo> {
+        if !self.gate {
+            return None;
+        }
+        if let Some(lit) = &e.literal {
+            return Some(GuardInfo {
+                literals: vec![e.expression.clone()],
+                costly: false,
+                ascii: lit.is_ascii(),
+            });
+        }
+        let utf8 = e.flags.utf8 && !bytes;
+        let g = gate::guard(&e.expression, utf8, e.flags.dotall)?;
+        let literals = g
+            .literals
+            .iter()
+            .map(|l| gate::literal_expression(l, utf8))
+            .collect::<Option<_>>()?;
+        Some(GuardInfo {
+            literals,
+            costly: g.costly,
+            ascii: g.literals.iter().all(|l| l.is_ascii()),
+        })
     }
 
     /// Whether `e` is answered without a scan.
@@ -469,15 +588,21 @@ impl Ruleset {
         Self::compile_tuned(pack, Tuning::default())
     }
 
-    /// Compiles without the scan optimizations (expressions compiled as plain bytes, `.`
-    /// answered without a scan): the same verdicts, slower. For measuring what the
-    /// optimizations buy, side by side with [`Ruleset::compile`].
+    /// Compiles without the scan optimizations (literal gating, expressions compiled as
+    /// plain bytes, `.` answered without a scan): the same verdicts, slower. For
+    /// measuring what the optimizations buy, side by side with [`Ruleset::compile`].
     pub fn compile_plain(pack: RulePack) -> Result<Self, Error> {
+        Self::compile_tuned(pack, Tuning::PLAIN)
+    }
+
+    /// Compiles with every scan optimization but literal gating: the same verdicts. For
+    /// measuring what gating buys, side by side with [`Ruleset::compile`].
+    pub fn compile_ungated(pack: RulePack) -> Result<Self, Error> {
         Self::compile_tuned(
             pack,
             Tuning {
-                bytewise: false,
-                any_value: false,
+                gate: false,
+                ..Tuning::default()
             },
         )
     }
@@ -526,6 +651,8 @@ impl Ruleset {
         let mut database_bytes = 0;
         let mut explain_compile_time = Duration::ZERO;
         let mut unexplained_expressions = 0;
+        let mut unguarded_expressions = 0;
+        let mut gated_groups = 0;
         let mut expressions = 0;
         for (fi, (exprs, pairs)) in per_field.into_iter().enumerate() {
             if exprs.is_empty() {
@@ -534,28 +661,104 @@ impl Ruleset {
             let field = Field::ALL.get(fi).copied().unwrap_or(Field::Text);
             let mut any_value = Vec::new();
             let mut patterns = Vec::with_capacity(exprs.len());
+            // Guarded expressions: (guard literals as Hyperscan expressions, pattern).
+            let mut guarded: Vec<(GuardInfo, Pattern)> = Vec::new();
             for (i, e) in exprs.iter().enumerate() {
                 let Ok(id) = u32::try_from(i) else { continue };
-                match tuning.any_value(e) {
-                    Some(kind) => any_value.push((id, kind)),
+                if let Some(kind) = tuning.any_value(e) {
+                    any_value.push((id, kind));
+                    continue;
+                }
+                let bytes = tuning.bytes(e, field, &normalizer);
+                let mut p = pattern(e, true, bytes);
+                p.id = Some(i);
+                // A literal is its own guard: it is matched in `db` directly.
+                match tuning.guard(e, bytes) {
+                    Some(g) if g.costly => guarded.push((g, p)),
+                    Some(_) => patterns.push(p),
                     None => {
-                        let mut p = pattern(e, true, tuning.bytes(e, field, &normalizer));
-                        p.id = Some(i);
+                        if tuning.gate {
+                            unguarded_expressions += 1;
+                        }
                         patterns.push(p);
                     }
                 }
             }
+
+            if guarded.len() < tuning.min_gated {
+                patterns.extend(guarded.drain(..).map(|(_, p)| p));
+            }
+            // Groups: expressions likely to match the same messages side by side (English
+            // guards apart from the others, then in pack order), cut into databases of at
+            // most `group_size` expressions.
+            let mut first_term = vec![u32::MAX; exprs.len()];
+            for &(e, t) in &pairs {
+                if let Some(f) = first_term.get_mut(e as usize) {
+                    *f = (*f).min(t);
+                }
+            }
+            guarded.sort_by_key(|(g, p)| (g.ascii, p.id.and_then(|i| first_term.get(i).copied())));
+            let mut group_patterns: Vec<Vec<Pattern>> = Vec::new();
+            let mut gate_ids: HashMap<(String, u32), u32> = HashMap::new();
+            let mut gate_pairs: Vec<(u32, u32)> = Vec::new();
+            let mut previous_ascii = None;
+            for (g, p) in &guarded {
+                let fresh = previous_ascii != Some(g.ascii);
+                match group_patterns.last_mut() {
+                    Some(group) if !fresh && group.len() < tuning.group_size.max(1) => {
+                        group.push(p.clone());
+                    }
+                    _ => group_patterns.push(vec![p.clone()]),
+                }
+                previous_ascii = Some(g.ascii);
+                let group = u32::try_from(group_patterns.len() - 1).unwrap_or(u32::MAX);
+                for l in &g.literals {
+                    let next = u32::try_from(gate_ids.len()).unwrap_or(u32::MAX);
+                    let k = *gate_ids.entry((l.clone(), p.flags.bits())).or_insert(next);
+                    gate_pairs.push((k, group));
+                }
+            }
+            let mut gate_literals: Vec<(&(String, u32), &u32)> = gate_ids.iter().collect();
+            gate_literals.sort_by_key(|(_, k)| **k);
+            for ((l, flags), &k) in gate_literals {
+                patterns.push(Pattern {
+                    expression: l.clone(),
+                    flags: PatternFlags::from_bits_truncate(*flags),
+                    id: Some(exprs.len() + k as usize),
+                    ext: Default::default(),
+                    som: None,
+                });
+            }
+            let (gate_start, gate_groups) = csr(gate_ids.len(), gate_pairs);
+
             let db = if patterns.is_empty() {
                 None
             } else {
-                match build_db(&Patterns(patterns)) {
-                    Ok(db) => Some(db),
-                    Err(err) => {
-                        return Err(compile_failure(&err, &exprs, &pairs, &terms, &rules));
+                Some(build_checked(patterns, &exprs, &pairs, &terms, &rules)?)
+            };
+            let mut group_pairs = Vec::new();
+            let mut group_of = vec![u32::MAX; exprs.len()];
+            for (gi, g) in group_patterns.iter().enumerate() {
+                for p in g {
+                    if let Some(slot) = p.id.and_then(|i| group_of.get_mut(i)) {
+                        *slot = u32::try_from(gi).unwrap_or(u32::MAX);
                     }
                 }
-            };
-            if let Some(db) = &db {
+            }
+            for &(e, t) in &pairs {
+                if let Some(&g) = group_of.get(e as usize)
+                    && g != u32::MAX
+                {
+                    group_pairs.push((g, t));
+                }
+            }
+            let (group_term_start, group_term_ids) = csr(group_patterns.len(), group_pairs);
+            let mut groups = Vec::with_capacity(group_patterns.len());
+            for g in group_patterns {
+                groups.push(build_checked(g, &exprs, &pairs, &terms, &rules)?);
+            }
+            gated_groups += groups.len();
+            for db in db.iter().chain(&groups) {
                 database_bytes += db.size().map_err(|e| hs_error("database size", &e))?;
                 match &mut prototype {
                     Some(s) => {
@@ -583,6 +786,12 @@ impl Ruleset {
             if let Some(slot) = fields.get_mut(fi) {
                 *slot = Some(FieldDb {
                     db,
+                    gate_start,
+                    gate_groups,
+                    groups,
+                    group_term_start,
+                    group_term_ids,
+                    group_always: Vec::new(),
                     any_value,
                     expr_term_start,
                     term_ids,
@@ -622,6 +831,63 @@ impl Ruleset {
         }
         let (term_rule_start, term_rule_ids) = csr(terms.len(), term_rule_pairs);
         let (dep_start, dep_ids) = csr(rules.len(), dep_pairs);
+
+        // Which rules can be judged from what their terms can be, and which terms must
+        // always be known exactly (see `scan::needed_groups`).
+        fn exact_only(c: &Cond, terms: &[TermDef]) -> bool {
+            match c {
+                Cond::Term(t) => matches!(
+                    terms.get(*t as usize).map(|t| &t.kind),
+                    Some(TermKind::List(_))
+                ),
+                Cond::Rule(_) => false,
+                Cond::Not(_) => true,
+                Cond::And(cs) | Cond::Or(cs) => cs.iter().any(|c| exact_only(c, terms)),
+            }
+        }
+        fn mark(c: &Cond, rules: &[RuleDef], needed: &mut [bool], seen: &mut [bool]) {
+            match c {
+                Cond::Term(t) => {
+                    if let Some(n) = needed.get_mut(*t as usize) {
+                        *n = true;
+                    }
+                }
+                Cond::Rule(r) => {
+                    if let Some(s) = seen.get_mut(*r as usize)
+                        && !*s
+                    {
+                        *s = true;
+                        if let Some(rule) = rules.get(*r as usize) {
+                            mark(&rule.cond, rules, needed, seen);
+                        }
+                    }
+                }
+                Cond::Not(c) => mark(c, rules, needed, seen),
+                Cond::And(cs) | Cond::Or(cs) => {
+                    cs.iter().for_each(|c| mark(c, rules, needed, seen))
+                }
+            }
+        }
+        let monotone: Vec<bool> = rules.iter().map(|r| !exact_only(&r.cond, &terms)).collect();
+        // Per term: named, directly or through `@`, by a rule that is not monotone; such a
+        // term must be known exactly whatever else matched.
+        let mut always_needed = vec![false; terms.len()];
+        let mut seen = vec![false; rules.len()];
+        for (r, m) in rules.iter().zip(&monotone) {
+            if !m {
+                mark(&r.cond, &rules, &mut always_needed, &mut seen);
+            }
+        }
+        for fdb in fields.iter_mut().flatten() {
+            fdb.group_always = (0..fdb.groups.len())
+                .map(|g| {
+                    let g = u32::try_from(g).unwrap_or(u32::MAX);
+                    fdb.group_terms(g)
+                        .iter()
+                        .any(|&t| always_needed.get(t as usize).copied().unwrap_or(true))
+                })
+                .collect();
+        }
 
         let mut always_global = Vec::new();
         let mut always_by_account: HashMap<String, Vec<u32>, crate::FastHash> = HashMap::default();
@@ -664,6 +930,8 @@ impl Ruleset {
                 compile_time,
                 explain_compile_time,
                 unexplained_expressions,
+                unguarded_expressions,
+                gated_groups,
             },
             terms,
             rules,
@@ -674,6 +942,7 @@ impl Ruleset {
             term_rule_ids,
             dep_start,
             dep_ids,
+            monotone,
             always_global,
             always_by_account,
             always_by_group,
@@ -749,12 +1018,19 @@ impl Ruleset {
                         None => t.name.clone(),
                     })
                     .collect();
+                let bytes = self.tuning.bytes(e, field, &self.normalizer);
+                let scanned = self.tuning.any_value(e).is_none();
                 out.push(ExpressionInfo {
                     field,
                     expression: &e.expression,
                     patterns,
-                    scanned: self.tuning.any_value(e).is_none(),
-                    flags: pattern(e, true, self.tuning.bytes(e, field, &self.normalizer)).flags,
+                    scanned,
+                    guard: self
+                        .tuning
+                        .guard(e, bytes)
+                        .filter(|_| scanned)
+                        .map(|g| g.literals),
+                    flags: pattern(e, true, bytes).flags,
                 });
             }
         }
@@ -782,9 +1058,24 @@ impl Ruleset {
     }
 }
 
+/// Compiles `patterns` (ids are expression ids, or guard literals past them), mapping a
+/// failure back to the pattern(s) at fault.
+fn build_checked(
+    patterns: Vec<Pattern>,
+    exprs: &[HsExpr],
+    pairs: &[(u32, u32)],
+    terms: &[TermDef],
+    rules: &[RuleDef],
+) -> Result<BlockDatabase, Error> {
+    let ids: Vec<Option<usize>> = patterns.iter().map(|p| p.id).collect();
+    build_db(&Patterns(patterns))
+        .map_err(|err| compile_failure(&err, &ids, exprs, pairs, terms, rules))
+}
+
 /// Maps a failed multi-pattern compile back to the pattern(s) at fault.
 fn compile_failure(
     err: &hyperscan::Error,
+    ids: &[Option<usize>],
     exprs: &[HsExpr],
     pairs: &[(u32, u32)],
     terms: &[TermDef],
@@ -794,7 +1085,8 @@ fn compile_failure(
         hyperscan::Error::Hyperscan(hyperscan::HsError::CompileError(ce)) => ce.expression(),
         _ => None,
     };
-    let Some(index) = index else {
+    // Hyperscan names the failing pattern by its position; the id names the expression.
+    let Some(index) = index.and_then(|i| ids.get(i).copied().flatten()) else {
         return hs_error("compile", err);
     };
     let problem = regex_problem(err);

@@ -62,8 +62,8 @@ impl Scratch {
         self.hs = None;
         let mut hs = live.clone_scratch().ok_or(ScanError::Scratch)?;
         if let Some(sh) = shadow {
-            for f in Field::ALL {
-                if let Some(db) = sh.field_db(f).and_then(|fdb| fdb.db.as_ref()) {
+            for fdb in Field::ALL.into_iter().filter_map(|f| sh.field_db(f)) {
+                for db in fdb.databases() {
                     db.realloc_scratch(&mut hs)
                         .map_err(|_| ScanError::Scratch)?;
                 }
@@ -133,6 +133,19 @@ struct State {
     /// For a true list term, the index of the value found in the list.
     list_value: Vec<u32>,
     hits: Vec<Hit>,
+    /// For a true expression term, its index in `hits`.
+    hit_of: Vec<u32>,
+    /// Groups of guarded expressions opened by the gate for the value being scanned.
+    opened: Vec<u32>,
+    /// Opened groups of every value: (field index, value index, group).
+    pending: Vec<(u32, u32, u32)>,
+    /// `== generation` when a term can be true: it is, or an opened group can make it.
+    possible: Vec<u32>,
+    /// `== generation` when a term must be known exactly: a rule naming it can be true.
+    needed: Vec<u32>,
+    /// `== generation` when a rule's "can it be true" is known, and the answer.
+    open_done: Vec<u32>,
+    open_value: Vec<bool>,
     is_candidate: Vec<u32>,
     candidates: Vec<u32>,
     rule_done: Vec<u32>,
@@ -150,6 +163,11 @@ impl State {
                 term_true: vec![0; terms],
                 list_done: vec![0; terms],
                 list_value: vec![0; terms],
+                hit_of: vec![0; terms],
+                possible: vec![0; terms],
+                needed: vec![0; terms],
+                open_done: vec![0; rules],
+                open_value: vec![false; rules],
                 is_candidate: vec![0; rules],
                 rule_done: vec![0; rules],
                 rule_value: vec![false; rules],
@@ -163,12 +181,16 @@ impl State {
                 &mut self.list_done,
                 &mut self.is_candidate,
                 &mut self.rule_done,
+                &mut self.possible,
+                &mut self.needed,
+                &mut self.open_done,
             ] {
                 v.fill(0);
             }
             self.generation = 1;
         }
         self.hits.clear();
+        self.pending.clear();
         self.candidates.clear();
         self.matched.clear();
     }
@@ -328,6 +350,9 @@ fn evaluate(
             scan_value(fdb, field, vi, value, hs, st)?;
         }
     }
+    if !st.pending.is_empty() {
+        scan_groups(rs, hs, m, st)?;
+    }
 
     // Candidates: rules naming a matched term, rules that can fire without a match,
     // and (transitively) rules that reference a candidate with `@`.
@@ -381,6 +406,56 @@ fn evaluate(
     Ok(())
 }
 
+/// Records the matches of one value's scan: the first hit of each term, or rather the
+/// one ending first (then the lowest expression id), so the evidence does not depend on
+/// which database reported a match first.
+struct Recorder<'a> {
+    fdb: &'a FieldDb,
+    field: Field,
+    value: u32,
+    generation: u32,
+    term_true: &'a mut [u32],
+    hit_of: &'a mut [u32],
+    hits: &'a mut Vec<Hit>,
+}
+
+impl Recorder<'_> {
+    fn hit(&mut self, id: u32, to: u64) {
+        for &t in self.fdb.terms_of(id) {
+            let ti = t as usize;
+            let Some(s) = self.term_true.get_mut(ti) else {
+                continue;
+            };
+            if *s != self.generation {
+                *s = self.generation;
+                if let Some(h) = self.hit_of.get_mut(ti) {
+                    *h = u32::try_from(self.hits.len()).unwrap_or(u32::MAX);
+                }
+                self.hits.push(Hit {
+                    term: t,
+                    field: self.field,
+                    value: self.value,
+                    expr: id,
+                    end: to,
+                });
+            } else if let Some(h) = self
+                .hit_of
+                .get(ti)
+                .and_then(|&k| self.hits.get_mut(k as usize))
+                && h.field == self.field
+                && h.value == self.value
+                && (to, id) < (h.end, h.expr)
+            {
+                h.end = to;
+                h.expr = id;
+            }
+        }
+    }
+}
+
+/// Scans one value: `.` expressions from the value, then the field's database (literal
+/// expressions, unguarded ones and the guard literals), then the groups of guarded
+/// expressions whose guard matched, if any.
 fn scan_value(
     fdb: &FieldDb,
     field: Field,
@@ -389,40 +464,192 @@ fn scan_value(
     hs: &hyperscan::ScratchRef,
     st: &mut State,
 ) -> Result<(), ScanError> {
-    let generation = st.generation;
-    let value_index = u32::try_from(vi).unwrap_or(u32::MAX);
     let State {
-        term_true, hits, ..
+        term_true,
+        hits,
+        hit_of,
+        opened,
+        pending,
+        generation,
+        ..
     } = st;
-    let mut on_match = |id: u32, to: u64| {
-        for &t in fdb.terms_of(id) {
-            if let Some(s) = term_true.get_mut(t as usize)
-                && *s != generation
-            {
-                *s = generation;
-                hits.push(Hit {
-                    term: t,
-                    field,
-                    value: value_index,
-                    expr: id,
-                    end: to,
-                });
-            }
-        }
+    let mut rec = Recorder {
+        fdb,
+        field,
+        value: u32::try_from(vi).unwrap_or(u32::MAX),
+        generation: *generation,
+        term_true,
+        hit_of,
+        hits,
     };
     for &(id, any) in &fdb.any_value {
         if let Some(end) = any.first_match_end(value, field.is_utf8()) {
-            on_match(id, end as u64);
+            rec.hit(id, end as u64);
         }
     }
     let Some(db) = &fdb.db else {
         return Ok(());
     };
+    opened.clear();
     db.scan(value, hs, |id, _from, to, _flags| {
-        on_match(id, to);
+        match fdb.opened_by(id) {
+            Some(groups) => opened.extend_from_slice(groups),
+            None => rec.hit(id, to),
+        }
         Matching::Continue
     })
-    .map_err(|_| ScanError::Scan)
+    .map_err(|_| ScanError::Scan)?;
+    if opened.is_empty() {
+        return Ok(());
+    }
+    opened.sort_unstable();
+    opened.dedup();
+    let f = u32::try_from(field.index()).unwrap_or(u32::MAX);
+    pending.extend(opened.iter().map(|&g| (f, rec.value, g)));
+    Ok(())
+}
+
+/// Scans the opened groups that can change the verdict: those with a term a rule that
+/// can still be true names (judged from what every term can be: true already, or named
+/// by an expression of an opened group), or a term a rule that is not monotone names.
+/// The others can only make true terms of rules that are false whatever they match.
+fn scan_groups(
+    rs: &Ruleset,
+    hs: &hyperscan::ScratchRef,
+    m: &Msg<'_>,
+    st: &mut State,
+) -> Result<(), ScanError> {
+    let g = st.generation;
+    for h in &st.hits {
+        if let Some(p) = st.possible.get_mut(h.term as usize) {
+            *p = g;
+        }
+    }
+    for &(f, _, grp) in &st.pending {
+        let Some(fdb) = Field::ALL.get(f as usize).and_then(|&f| rs.field_db(f)) else {
+            continue;
+        };
+        for &t in fdb.group_terms(grp) {
+            if let Some(p) = st.possible.get_mut(t as usize) {
+                *p = g;
+            }
+        }
+    }
+    for i in 0..st.pending.len() {
+        let Some(&(f, _, grp)) = st.pending.get(i) else {
+            break;
+        };
+        let Some(fdb) = Field::ALL.get(f as usize).and_then(|&f| rs.field_db(f)) else {
+            continue;
+        };
+        for &t in fdb.group_terms(grp) {
+            if st.needed.get(t as usize) == Some(&g) {
+                continue;
+            }
+            for &r in rs.rules_of_term(t) {
+                if rs.monotone.get(r as usize) == Some(&true)
+                    && can_be_true(rs, r, st, 0)
+                    && let Some(rule) = rs.rules.get(r as usize)
+                {
+                    mark_needed(&rule.cond, st);
+                }
+            }
+        }
+    }
+    let mut pending = std::mem::take(&mut st.pending);
+    let mut result = Ok(());
+    for &(f, vi, grp) in &pending {
+        let Some(field) = Field::ALL.get(f as usize).copied() else {
+            continue;
+        };
+        let Some(fdb) = rs.field_db(field) else {
+            continue;
+        };
+        let wanted = fdb.group_always.get(grp as usize) == Some(&true)
+            || fdb
+                .group_terms(grp)
+                .iter()
+                .any(|&t| st.needed.get(t as usize) == Some(&g));
+        if !wanted {
+            continue;
+        }
+        let (Some(db), Some(value)) = (fdb.groups.get(grp as usize), m.value(field, vi as usize))
+        else {
+            continue;
+        };
+        let State {
+            term_true,
+            hits,
+            hit_of,
+            ..
+        } = st;
+        let mut rec = Recorder {
+            fdb,
+            field,
+            value: vi,
+            generation: g,
+            term_true,
+            hit_of,
+            hits,
+        };
+        if db
+            .scan(value, hs, |id, _from, to, _flags| {
+                rec.hit(id, to);
+                Matching::Continue
+            })
+            .is_err()
+        {
+            result = Err(ScanError::Scan);
+            break;
+        }
+    }
+    pending.clear();
+    st.pending = pending;
+    result
+}
+
+/// Whether monotone rule `r` can be true given what every term can be (`@` references to
+/// rules that are not monotone count as "can").
+fn can_be_true(rs: &Ruleset, r: u32, st: &mut State, depth: usize) -> bool {
+    let i = r as usize;
+    if st.open_done.get(i) == Some(&st.generation) {
+        return st.open_value.get(i).copied().unwrap_or(true);
+    }
+    let value = match rs.rules.get(i) {
+        Some(rule) if depth <= crate::pack::MAX_REF_DEPTH => can(rs, &rule.cond, st, depth),
+        _ => true,
+    };
+    if let (Some(d), Some(v)) = (st.open_done.get_mut(i), st.open_value.get_mut(i)) {
+        *d = st.generation;
+        *v = value;
+    }
+    value
+}
+
+fn can(rs: &Ruleset, c: &Cond, st: &mut State, depth: usize) -> bool {
+    match c {
+        Cond::Term(t) => st.possible.get(*t as usize) == Some(&st.generation),
+        Cond::Rule(r) => {
+            rs.monotone.get(*r as usize) != Some(&true) || can_be_true(rs, *r, st, depth + 1)
+        }
+        Cond::Not(_) => true,
+        Cond::And(cs) => cs.iter().all(|c| can(rs, c, st, depth)),
+        Cond::Or(cs) => cs.iter().any(|c| can(rs, c, st, depth)),
+    }
+}
+
+/// Marks the terms a condition names directly as needed.
+fn mark_needed(c: &Cond, st: &mut State) {
+    match c {
+        Cond::Term(t) => {
+            if let Some(n) = st.needed.get_mut(*t as usize) {
+                *n = st.generation;
+            }
+        }
+        Cond::Rule(_) => {}
+        Cond::Not(c) => mark_needed(c, st),
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| mark_needed(c, st)),
+    }
 }
 
 fn in_scope(scope: &Scope, env: &Envelope<'_>) -> bool {

@@ -108,15 +108,29 @@ fn default_pack() -> &'static (Engine, Engine) {
     ENGINES.get_or_init(|| {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/default");
         let tuned = Ruleset::compile(RulePack::load(dir).unwrap()).unwrap();
-        let plain = Ruleset::compile_tuned(
-            RulePack::load(dir).unwrap(),
-            Tuning {
-                bytewise: false,
-                any_value: false,
-            },
-        )
-        .unwrap();
+        let plain = Ruleset::compile_tuned(RulePack::load(dir).unwrap(), Tuning::PLAIN).unwrap();
         (Engine::new(tuned), Engine::new(plain))
+    })
+}
+
+/// The default pack gated however few its costly expressions, one per group, against
+/// the same without gating.
+fn gated_default_pack() -> &'static (Engine, Engine) {
+    static ENGINES: OnceLock<(Engine, Engine)> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/default");
+        let gated = Tuning {
+            min_gated: 0,
+            group_size: 1,
+            ..Tuning::default()
+        };
+        let ungated = Tuning {
+            gate: false,
+            ..Tuning::default()
+        };
+        let compile =
+            |t| Engine::new(Ruleset::compile_tuned(RulePack::load(dir).unwrap(), t).unwrap());
+        (compile(gated), compile(ungated))
     })
 }
 
@@ -194,6 +208,13 @@ proptest! {
     ) {
         same_verdicts(default_pack(), &parts.concat())?;
     }
+
+    #[test]
+    fn the_default_pack_gives_the_same_verdicts_gated_and_ungated(
+        parts in prop::collection::vec(prop::sample::select(PIECES), 1..10),
+    ) {
+        same_verdicts(gated_default_pack(), &parts.concat())?;
+    }
 }
 
 #[test]
@@ -220,6 +241,32 @@ fn the_default_pack_uses_both_optimizations() {
     // `.` on the URL field: no database for it at all.
     assert!(tuned.field_db(Field::Url).unwrap().db.is_none());
     assert!(plain.field_db(Field::Url).unwrap().db.is_some());
+}
+
+#[test]
+fn gating_the_default_pack() {
+    let (gated, ungated) = gated_default_pack();
+    let gated = gated.ruleset();
+    // The costly regexes of the text field are gated, one per group.
+    let text = gated.field_db(Field::Text).unwrap();
+    assert!(text.groups.len() > 40, "{}", text.groups.len());
+    assert!(
+        ungated
+            .ruleset()
+            .field_db(Field::Text)
+            .unwrap()
+            .groups
+            .is_empty()
+    );
+    let st = gated.stats();
+    assert!(
+        st.unguarded_expressions < 20,
+        "{}",
+        st.unguarded_expressions
+    );
+    assert!(st.gated_groups >= text.groups.len());
+    // As shipped, the default pack has too few costly expressions to be gated.
+    assert_eq!(default_pack().0.ruleset().stats().gated_groups, 0);
 }
 
 #[test]
@@ -262,5 +309,214 @@ fn any_value_matches_like_hyperscan() {
         })
         .unwrap();
         assert_eq!(got, want, "{value:?}");
+    }
+}
+
+/// Words of the generated packs: a small pool, so expressions share guard literals and
+/// messages hit several of them.
+const ZH: &[char] = &[
+    '信', '用', '卡', '额', '度', '贷', '款', '验', '证', '码', '提', '升',
+];
+const EN: &[&str] = &[
+    "card", "loan", "verify", "account", "prize", "gift", "code", "bank",
+];
+
+/// A generated pack of `rules` rules of mixed expressions, in the style of the benchmark
+/// packs: Chinese and English literals, `\b` words, gaps, phone numbers and URLs.
+fn generated_pack(rules: usize, seed: u64) -> String {
+    let mut rng = fastrand_like(seed);
+    let mut toml = String::from("format = 1\n[pack]\nname = \"g\"\nversion = \"1\"\n");
+    let zh = |r: &mut dyn FnMut() -> usize, n: usize| -> String {
+        (0..n).map(|_| ZH[r() % ZH.len()]).collect()
+    };
+    for ri in 0..rules {
+        let mut next = || rng();
+        let n = 2 + next() % 2;
+        let lit = zh(&mut next, n);
+        let word = EN[next() % EN.len()];
+        let n = 1 + next() % 2;
+        let gap = format!("{}.{{0,6}}{}", zh(&mut next, n), zh(&mut next, 2));
+        let bword = format!(r"\b{word}s?\b");
+        let phone = format!(r"(?:\+?886|0)9{}[- ]?[0-9]{{2}}", next() % 10);
+        let url = format!(
+            r"https?://[a-z0-9.-]*{}[a-z0-9.-]*\.(?:com|top)",
+            EN[next() % EN.len()]
+        );
+        let cond = match ri % 3 {
+            0 => "a or b",
+            1 => "c and (d or e)",
+            _ => "f or (a and not c)",
+        };
+        toml.push_str(&format!(
+            "\n[[rule]]\nid = \"g{ri}\"\ndescription = \"g\"\ncategory = \"spam\"\naction = \"tag\"\nwhen = \"{cond}\"\n\
+             patterns.a = {{ literal = '{lit}' }}\n\
+             patterns.b = {{ regex = ['{bword}', '{gap}'], caseless = true }}\n\
+             patterns.c = {{ regex = '{gap}' }}\n\
+             patterns.d = {{ regex = '{phone}' }}\n\
+             patterns.e = {{ regex = '{url}', caseless = true }}\n\
+             patterns.f = {{ regex = '[0-9]{{3}}|{word}' }}\n"
+        ));
+    }
+    toml
+}
+
+/// A small deterministic generator (xorshift).
+fn fastrand_like(seed: u64) -> impl FnMut() -> usize {
+    let mut x = seed | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as usize
+    }
+}
+
+fn generated_engines() -> &'static (Engine, Engine) {
+    static ENGINES: OnceLock<(Engine, Engine)> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let toml = generated_pack(60, 7);
+        let compile = |t| Ruleset::compile_tuned(RulePack::from_toml(&toml, "g.toml").unwrap(), t);
+        let gated = compile(Tuning {
+            group_size: 4,
+            min_gated: 0,
+            ..Tuning::default()
+        })
+        .unwrap();
+        assert!(!gated.field_db(Field::Text).unwrap().groups.is_empty());
+        (
+            Engine::new(gated),
+            Engine::new(compile(Tuning::PLAIN).unwrap()),
+        )
+    })
+}
+
+fn generated_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        prop::sample::select(ZH).prop_map(String::from),
+        prop::sample::select(EN).prop_map(String::from),
+        prop::sample::select(vec![
+            " ",
+            "s",
+            "0912-345",
+            "+8869",
+            "https://x",
+            ".com",
+            "。",
+            "a",
+            "7",
+        ])
+        .prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 1..16).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn generated_packs_give_the_same_verdicts_gated_and_ungated(text in generated_text()) {
+        same_verdicts(generated_engines(), &text)?;
+    }
+}
+
+/// Expressions from a small grammar: literals, classes, alternations, `\b`, gaps and
+/// repeats.
+fn grammar_expr() -> impl Strategy<Value = String> {
+    let atom = prop_oneof![
+        Just("ab".to_owned()),
+        Just("abc".to_owned()),
+        Just("卡".to_owned()),
+        Just("信用".to_owned()),
+        Just("[0-9]".to_owned()),
+        Just("[a-c]".to_owned()),
+        Just(r"\b".to_owned()),
+        Just(r"\s".to_owned()),
+        Just(".{0,3}".to_owned()),
+        Just("(?:ab|卡信)".to_owned()),
+        Just("(?:bc)+".to_owned()),
+        Just("(?:ca)?".to_owned()),
+        Just("x{2}".to_owned()),
+        Just(r"\d+".to_owned()),
+        Just("[^a]".to_owned()),
+    ];
+    prop::collection::vec(prop::collection::vec(atom, 1..5), 1..4).prop_map(|alts| {
+        alts.into_iter()
+            .map(|a| a.concat())
+            .collect::<Vec<_>>()
+            .join("|")
+    })
+}
+
+fn grammar_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            'a', 'b', 'c', 'A', 'B', 'C', 'x', 'X', '0', '9', ' ', '\n', '卡', '信', '用', 'é',
+            '\u{212a}',
+        ]),
+        0..24,
+    )
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+/// Whether any of `literals` (Hyperscan expressions) matches `text` with `flags`.
+fn any_matches(literals: &[String], flags: PatternFlags, text: &str) -> bool {
+    let patterns = Patterns(
+        literals
+            .iter()
+            .map(|l| Pattern {
+                expression: l.clone(),
+                flags,
+                id: None,
+                ext: Default::default(),
+                som: None,
+            })
+            .collect(),
+    );
+    let db: BlockDatabase = patterns.build().unwrap();
+    let scratch = db.alloc_scratch().unwrap();
+    let mut found = false;
+    db.scan(text, &scratch, |_, _, _, _| {
+        found = true;
+        Matching::Terminate
+    })
+    .ok();
+    found
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn every_match_contains_a_guard_literal(
+        expr in grammar_expr(),
+        caseless in any::<bool>(),
+        bytes in any::<bool>(),
+        text in grammar_text(),
+    ) {
+        let e = HsExpr {
+            expression: expr,
+            flags: ExprFlags { caseless, dotall: false, utf8: true, ucp: false },
+            literal: None,
+        };
+        prop_assume!(check_expression(&e).is_ok());
+        // Compiled as the engine would: bytes only where that is exact.
+        let bytes = bytes && bytewise::is_bytewise(&e, true);
+        let utf8 = !bytes;
+        let Some(g) = gate::guard(&e.expression, utf8, false) else {
+            return Ok(());
+        };
+        let literals: Vec<String> = g
+            .literals
+            .iter()
+            .map(|l| gate::literal_expression(l, utf8).unwrap())
+            .collect();
+        let p = pattern(&e, false, bytes);
+        if !match_ends(&e, &text, bytes).is_empty() {
+            prop_assert!(
+                any_matches(&literals, p.flags, &text),
+                "{} matches {:?} but no guard literal of {:?} does",
+                e.expression, text, literals
+            );
+        }
     }
 }
