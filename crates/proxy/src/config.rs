@@ -190,6 +190,8 @@ pub struct RawServer {
     pub deliver_window: u32,
     /// How long an ESME has to answer a deliver_sm before the SMSC is told to retry.
     pub deliver_timeout_seconds: u64,
+    /// Runtime worker threads; 0 picks them from the CPUs available.
+    pub workers: u32,
 }
 
 impl Default for RawServer {
@@ -202,6 +204,7 @@ impl Default for RawServer {
             drain_timeout_seconds: 30,
             deliver_window: 32,
             deliver_timeout_seconds: 30,
+            workers: 0,
         }
     }
 }
@@ -678,6 +681,21 @@ pub struct ServerConfig {
     pub deliver_window: u32,
     /// Time an ESME has to answer a deliver_sm.
     pub deliver_timeout: Duration,
+    /// Runtime worker threads; 0: chosen from the CPUs available
+    /// ([`ServerConfig::worker_threads`]).
+    pub workers: usize,
+}
+
+impl ServerConfig {
+    /// The runtime's worker threads: `workers` when set, else one per CPU available
+    /// (`available_cpus`) less one, at least one.
+    pub fn worker_threads(&self, available_cpus: usize) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            available_cpus.saturating_sub(1).max(1)
+        }
+    }
 }
 
 /// Validated `[[listeners]]` entry.
@@ -1077,6 +1095,8 @@ impl RawConfig {
                 1,
                 3600,
             )?,
+            workers: usize::try_from(range_u64("server.workers", u64::from(s.workers), 0, 1024)?)
+                .unwrap_or(1),
         };
 
         if self.listeners.is_empty() {

@@ -257,3 +257,16 @@ fn the_example_file_is_valid() {
         b"changeme"
     ));
 }
+
+#[test]
+fn workers_default_to_all_cpus_but_one_and_are_bounded() {
+    let c = parse(&base()).unwrap();
+    assert_eq!(c.fixed.server.workers, 0);
+    assert_eq!(c.fixed.server.worker_threads(1), 1);
+    assert_eq!(c.fixed.server.worker_threads(2), 1);
+    assert_eq!(c.fixed.server.worker_threads(8), 7);
+    let c = parse(&format!("[server]\nworkers = 3\n{}", base())).unwrap();
+    assert_eq!(c.fixed.server.worker_threads(2), 3);
+    let e = parse(&format!("[server]\nworkers = 5000\n{}", base())).unwrap_err();
+    assert!(e.to_string().contains("server.workers"), "{e}");
+}

@@ -22,7 +22,7 @@ pub(crate) struct Args {
     /// `[log] level` of the configuration.
     #[arg(long, value_name = "FILTER")]
     log: Option<String>,
-    /// Worker threads; default one per CPU.
+    /// Runtime worker threads; default `[server] workers` of the configuration.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
 }
@@ -41,13 +41,16 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(EX_CONFIG));
     }
     let drain_timeout = config.fixed.server.drain_timeout;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match args.workers {
+        Some(n) => n.max(1),
+        None => config.fixed.server.worker_threads(cpus),
+    };
     let mut rt = tokio::runtime::Builder::new_multi_thread();
-    rt.enable_all();
-    if let Some(n) = args.workers {
-        rt.worker_threads(n.max(1));
-    }
+    rt.enable_all().worker_threads(workers);
     let rt = rt.build().context("starting the runtime")?;
     rt.block_on(async move {
+        tracing::info!(workers, "runtime started");
         let proxy = Arc::new(
             Proxy::start_with_path(config, Some(args.config.clone()))
                 .await
