@@ -63,6 +63,10 @@ fn engine_child(n: usize) {
         mib(rss1.saturating_sub(rss0)),
         mib(peak.saturating_sub(rss0)),
     );
+    eprintln!(
+        "{n}: {} expressions, {} unguarded, {} gated group databases",
+        st.expressions, st.unguarded_expressions, st.gated_groups
+    );
 }
 
 /// Child: build a RegexSet over the same expressions, then warm its lazy DFA on a few

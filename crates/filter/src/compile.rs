@@ -78,8 +78,9 @@ pub struct ExpressionInfo<'a> {
     /// Whether it is in the field's Hyperscan database; `false` for `.`, which is answered
     /// from the value without a scan.
     pub scanned: bool,
-    /// The literals that open it, one of which every match contains: `Some` for a gated
-    /// expression (a literal is its own); `None` when it is scanned on every value.
+    /// Its guard: literals one of which every match contains (a literal is its own);
+    /// `None` when it has none, so it is scanned on every value even where its field is
+    /// gated (only fields with many costly expressions are).
     pub guard: Option<Vec<String>>,
     flags: PatternFlags,
 }
@@ -362,13 +363,12 @@ impl Default for Tuning {
 }
 
 /// The default [`Tuning::min_gated`]. Gating pays when a field has many costly
-/// expressions, most of them rarely opened: with the generated packs (300 and 3000
-/// costly expressions) it cuts the scan by a third and by three fifths. The default pack
-/// has 68, each compiled alone into a database of 100–400 KiB (Hyperscan builds a
-/// single expression as one large automaton where a shared database decomposes it),
-/// and its frequent English and Chinese guard words open one or two per message: the
-/// cold group scans then cost more than the shared database (measured in
-/// `docs/performance.md`).
+/// expressions, most of them rarely opened: with the generated packs (200 and 2000 costly
+/// expressions) it cuts the scan by a third and by half. The default pack has 68, each
+/// compiled alone into a database of 100–400 KiB (Hyperscan builds a single expression as
+/// one large automaton where a shared database decomposes it), and its frequent English
+/// and Chinese guard words open one or two per message: the cold group scans then cost
+/// more than the shared database (measured in `docs/performance.md`).
 const MIN_GATED: usize = 128;
 
 /// An expression's guard, as the compiler uses it.
@@ -381,8 +381,10 @@ struct GuardInfo {
     ascii: bool,
 }
 
-/// The default [`Tuning::group_size`], measured in `docs/performance.md`.
-const GROUP_SIZE: usize = 1;
+/// The default [`Tuning::group_size`]: with the generated 1k and 10k packs, groups of one
+/// and of four expressions scan equally fast (`docs/performance.md`), and four make a
+/// quarter as many databases to compile and size the scratch for.
+const GROUP_SIZE: usize = 4;
 
 impl Tuning {
     /// No optimization at all.
