@@ -690,6 +690,15 @@ impl Ruleset {
             if guarded.len() < tuning.min_gated {
                 patterns.extend(guarded.drain(..).map(|(_, p)| p));
             }
+            // The field without gating, should Hyperscan refuse a gated database: errors
+            // then name the pack's own expressions, never a guard literal.
+            let ungated: Option<Vec<Pattern>> = (!guarded.is_empty()).then(|| {
+                patterns
+                    .iter()
+                    .chain(guarded.iter().map(|(_, p)| p))
+                    .cloned()
+                    .collect()
+            });
             // Groups: expressions likely to match the same messages side by side (English
             // guards apart from the others, then in pack order), cut into databases of at
             // most `group_size` expressions.
@@ -733,11 +742,6 @@ impl Ruleset {
             }
             let (gate_start, gate_groups) = csr(gate_ids.len(), gate_pairs);
 
-            let db = if patterns.is_empty() {
-                None
-            } else {
-                Some(build_checked(patterns, &exprs, &pairs, &terms, &rules)?)
-            };
             let mut group_pairs = Vec::new();
             let mut group_of = vec![u32::MAX; exprs.len()];
             for (gi, g) in group_patterns.iter().enumerate() {
@@ -754,11 +758,30 @@ impl Ruleset {
                     group_pairs.push((g, t));
                 }
             }
-            let (group_term_start, group_term_ids) = csr(group_patterns.len(), group_pairs);
-            let mut groups = Vec::with_capacity(group_patterns.len());
-            for g in group_patterns {
-                groups.push(build_checked(g, &exprs, &pairs, &terms, &rules)?);
-            }
+            let (mut group_term_start, mut group_term_ids) = csr(group_patterns.len(), group_pairs);
+            let gated = (|| {
+                let db = if patterns.is_empty() {
+                    None
+                } else {
+                    Some(build_checked(patterns, &exprs, &pairs, &terms, &rules)?)
+                };
+                let mut groups = Vec::with_capacity(group_patterns.len());
+                for g in group_patterns {
+                    groups.push(build_checked(g, &exprs, &pairs, &terms, &rules)?);
+                }
+                Ok::<_, Error>((db, groups))
+            })();
+            let (mut gate_start, mut gate_groups) = (gate_start, gate_groups);
+            let (db, groups) = match (gated, ungated) {
+                (Ok(built), _) => built,
+                (Err(_), Some(all)) => {
+                    (gate_start, gate_groups) = csr(0, Vec::new());
+                    (group_term_start, group_term_ids) = csr(0, Vec::new());
+                    let db = build_checked(all, &exprs, &pairs, &terms, &rules)?;
+                    (Some(db), Vec::new())
+                }
+                (Err(e), None) => return Err(e),
+            };
             gated_groups += groups.len();
             for db in db.iter().chain(&groups) {
                 database_bytes += db.size().map_err(|e| hs_error("database size", &e))?;

@@ -981,3 +981,76 @@ fn som_start(fdb: &FieldDb, expr: u32, value: &[u8], end: usize) -> Option<usize
     let re = fdb.explain.get(expr as usize)?.as_ref()?;
     re.find(value.get(..end)?).map(|m| m.start())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::compile::Tuning;
+    use crate::{Engine, RulePack};
+
+    const PACK: &str = r#"
+format = 1
+[pack]
+name = "gating"
+version = "1"
+
+[[rule]]
+id = "cc-raise"
+description = "a card word and a raise within a few characters"
+category = "fraud"
+action = "reject"
+when = "card and raise"
+patterns.card = { literal = "信用卡" }
+patterns.raise = { regex = '額度.{0,6}提升' }
+
+[[rule]]
+id = "loan-not-bank"
+description = "a loan claim, unless it names the bank"
+category = "loan"
+action = "tag"
+when = "loan and not bank"
+patterns.loan = { regex = '貸款.{0,6}秒批' }
+patterns.bank = { literal = "本行" }
+"#;
+
+    /// Which patterns (by name) have a hit after evaluating `text`.
+    fn hit_names(engine: &Engine, text: &str) -> Vec<String> {
+        let mut scratch = Scratch::new();
+        let v = engine.evaluate(&Envelope::new("acct"), text, &mut scratch);
+        assert!(v.error.is_none());
+        let rs = engine.ruleset();
+        let mut names: Vec<String> = scratch
+            .live
+            .hits
+            .iter()
+            .map(|h| rs.term_names[h.term as usize].to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn opened_groups_are_scanned_only_when_their_rule_can_be_true() {
+        let tuning = Tuning {
+            min_gated: 0,
+            group_size: 1,
+            ..Tuning::default()
+        };
+        let rs =
+            crate::Ruleset::compile_tuned(RulePack::from_toml(PACK, "g.toml").unwrap(), tuning)
+                .unwrap();
+        assert_eq!(rs.stats().gated_groups, 2);
+        let engine = Engine::new(rs);
+        // `額度` opens the raise group, but without `信用卡` the rule cannot be true: the
+        // group is not scanned, though its expression would match.
+        assert_eq!(hit_names(&engine, "額度可提升"), Vec::<String>::new());
+        // With the card word the group is scanned and the rule matches.
+        assert_eq!(hit_names(&engine, "信用卡額度可提升"), ["card", "raise"]);
+        // A rule with `not` has its terms scanned whenever their guard matched.
+        assert_eq!(hit_names(&engine, "貸款秒批"), ["loan"]);
+        // No guard literal at all: nothing but the field's own database.
+        assert_eq!(hit_names(&engine, "提升"), Vec::<String>::new());
+    }
+}
