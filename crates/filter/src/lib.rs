@@ -11,7 +11,8 @@
 //! The key types:
 //! - [`RulePack`]: a validated rule pack, loaded from a TOML file or a directory of them
 //!   (format reference: `docs/rules.md`);
-//! - [`Ruleset`]: the compiled, immutable form (one Hyperscan database per field);
+//! - [`Ruleset`]: the compiled, immutable form (one Hyperscan database per field, and in
+//!   big packs gated group databases);
 //! - [`Engine`]: the live ruleset behind an `ArcSwap`, hot reload, shadow candidate;
 //! - [`Scratch`]: per-worker scanning state;
 //! - [`Verdict`]: the action, the matched rules with quoted evidence, the ruleset version.
@@ -32,7 +33,8 @@
 //! - `model`: actions, modes, categories and fields (bounded label values);
 //! - `pack`: the TOML format, loading and validation; `expr`: the `when` language;
 //! - `list`: domain, phone and sender lists;
-//! - `compile`: pack → Hyperscan databases and evaluation tables;
+//! - `compile`: pack → Hyperscan databases and evaluation tables; `compile::gate`: the
+//!   guard literals that keep big packs' costly expressions unscanned until they can match;
 //! - `scan`: per-message scanning and rule evaluation; `verdict`: its result;
 //! - `engine`: live/shadow rulesets and reload; `input`: what the caller hands in;
 //! - `error`: load, validation and compile errors with file, line, rule and pattern.
