@@ -16,7 +16,8 @@
 # Usage: benches/e2e/latency.sh [SECONDS]
 #   env: RATE=<messages/s> (default: half of (d)'s saturation, measured first)
 #        SESSIONS=16 WINDOW=32 ROUNDS=3 PIN=0|1 (as in run.sh; HAProxy is pinned with
-#        the simulator when PIN=1) BIN=<smppguard binary>
+#        the simulator when PIN=1) BIN=<smppguard binary> WORKERS=N (the proxy's
+#        `--workers`; default its own)
 #        NICE=-10: run every process of the benchmark in a session of its own whose
 #        scheduling group has that nice value (root only), so that other work on a shared
 #        machine delays every path less; all four paths get the same priority.
@@ -47,7 +48,7 @@ PROXY_PORT=$C_PORT proxy_config "127.0.0.1:$C_ADMIN" "" >"$OUT/c.toml"
 PROXY_PORT=$D_PORT proxy_config "127.0.0.1:$D_ADMIN" "[filter]
 rules = \"$PWD/rules/default\"" >"$OUT/d.toml"
 for s in c d; do
-  "${CPU1[@]}" "$BIN" run --config "$OUT/$s.toml" --log warn 2>"$OUT/$s.log" &
+  "${CPU1[@]}" "$BIN" run --config "$OUT/$s.toml" --log warn ${WORKERS:+--workers "$WORKERS"} 2>"$OUT/$s.log" &
   PIDS+=($!)
 done
 for p in $RELAY_PORT $C_PORT $D_PORT; do wait_port $p; done
