@@ -80,6 +80,15 @@ fn main() {
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
     {
+        // `SMPPGUARD_TEXT_MIX_KIND=<text>`: only the kinds whose shape contains it.
+        let kind = std::env::var("SMPPGUARD_TEXT_MIX_KIND").unwrap_or_default();
+        let msgs: Vec<&corpus::Message> = msgs
+            .iter()
+            .filter(|m| {
+                normalizer.decode_normalize_into(&part(m), &opts, &mut decoded, &mut text);
+                shape(&decoded.text).contains(kind.as_str())
+            })
+            .collect();
         let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         while std::time::Instant::now() < until {
             for m in &msgs {

@@ -63,12 +63,13 @@ impl Tables {
 }
 
 /// For each septet of the default table that stands for an ASCII character (other than
-/// the escape), that character; 0 for the others.
-static DEFAULT_ASCII: [u8; 128] = default_ascii();
+/// the escape), that character; 0 for the others and for octets above 0x7F (256 entries,
+/// so any octet indexes it).
+static DEFAULT_ASCII: [u8; 256] = default_ascii();
 
-#[allow(clippy::indexing_slicing)] // ok: `i` runs below 128, the length of both tables
-const fn default_ascii() -> [u8; 128] {
-    let mut t = [0u8; 128];
+#[allow(clippy::indexing_slicing)] // ok: `i` runs below 128, within both tables
+const fn default_ascii() -> [u8; 256] {
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < 128 {
         let cp = LOCKING[0][i];
@@ -105,15 +106,34 @@ pub(crate) fn decode_ascii_septets(septets: &[u8], out: &mut String) -> bool {
         out.push_str(text);
         return true;
     }
+    // A few septets map to another ASCII character (`$`, `@`, `_`): the septets are
+    // copied as they are, then only the blocks of 32 holding such a septet are mapped in
+    // place through the table (the test of a block is vector code, the mapping a load per
+    // byte).
     let mut ascii = true;
-    let mapped = septets.iter().map(|&s| {
-        let a = DEFAULT_ASCII.get(usize::from(s)).copied().unwrap_or(0);
-        ascii &= a != 0;
-        a
-    });
     let mut bytes = std::mem::take(out).into_bytes();
     let start = bytes.len();
-    bytes.extend(mapped);
+    bytes.extend_from_slice(septets);
+    let mut map = |block: &mut [u8]| {
+        for b in block {
+            let a = DEFAULT_ASCII.get(usize::from(*b)).copied().unwrap_or(0);
+            ascii &= a != 0;
+            *b = a;
+        }
+    };
+    let (blocks, rest) = bytes
+        .get_mut(start..)
+        .unwrap_or_default()
+        .as_chunks_mut::<32>();
+    for block in blocks {
+        if block
+            .iter()
+            .fold(false, |odd, &s| odd | !is_ascii_septet(s))
+        {
+            map(block);
+        }
+    }
+    map(rest);
     if !ascii {
         bytes.truncate(start);
     }

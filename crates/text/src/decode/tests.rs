@@ -477,3 +477,41 @@ proptest! {
         prop_assert_eq!(fast_warnings, reference_warnings);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// The ASCII shortcut for unpacked GSM 7-bit text gives what the septet decoder gives,
+    /// or declines and leaves the text as it was.
+    #[test]
+    fn gsm7_ascii_shortcut_agrees_with_the_septet_decoder(
+        septets in prop::collection::vec(
+            prop_oneof![
+                8 => prop::sample::select(b"abcXYZ 019.,:/?\n".to_vec()),
+                1 => prop::sample::select(vec![0x00u8, 0x02, 0x11, 0x24, 0x1B, 0x60, 0x7F, 0x5F]),
+                1 => any::<u8>(),
+            ],
+            0..80,
+        ),
+        prefix in "[a-z]{0,3}",
+    ) {
+        let mut shortcut = prefix.clone();
+        let ok = gsm7::decode_ascii_septets(&septets, &mut shortcut);
+        let mut reference = prefix.clone();
+        gsm7::decode_septets(
+            &septets,
+            gsm7::Tables::DEFAULT,
+            &mut reference,
+            &mut Vec::new(),
+            &[],
+            &mut Vec::new(),
+        );
+        if ok {
+            prop_assert_eq!(&shortcut, &reference);
+        } else {
+            prop_assert_eq!(&shortcut, &prefix);
+            // It declines only for septets that are no ASCII character.
+            prop_assert!(!reference.is_ascii() || septets.iter().any(|&s| s >= 0x80 || s == 0x1B));
+        }
+    }
+}
