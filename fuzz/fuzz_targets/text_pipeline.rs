@@ -45,7 +45,7 @@ fn check_text(normalizer: &Normalizer, text: &str, scratch: &mut MatchText) {
     // The fast paths give what the reference (every step over every character) gives.
     let mut reference = MatchText::default();
     normalizer.normalize_reference_into(text, &mut reference);
-    assert_eq!(scratch.as_str(), reference.as_str(), "fast path and reference differ");
+    assert_eq!(scratch.as_str(), reference.as_str(), "fast path and reference differ on {text:?}");
     assert_eq!(scratch.urls(), reference.urls());
     assert_eq!(scratch.phones(), reference.phones());
     let once = scratch.as_str().to_owned();

@@ -1066,6 +1066,23 @@ impl Watch {
             if run.len() >= 4 && run.windows(4).any(|w| w.eq_ignore_ascii_case(b"hxxp")) {
                 self.hit = true;
             }
+            // `hxxp` and ` dot` across the start of the run, after characters fed one by
+            // one (a fullwidth `Ｈ` before `xxp`): the last three bytes of the window and
+            // the first three of the run.
+            let mut span = [0u8; 6];
+            for (k, slot) in span.iter_mut().take(3).enumerate() {
+                *slot = (self.window >> (16 - 8 * k)) as u8;
+            }
+            for (slot, &b) in span.iter_mut().skip(3).zip(run) {
+                *slot = b.to_ascii_lowercase();
+            }
+            let joined = 3 + run.len().min(3);
+            if span
+                .get(..joined)
+                .is_some_and(|t| t.windows(4).any(|w| w == b"hxxp" || w == b" dot"))
+            {
+                self.hit = true;
+            }
             // Host-name labels after `. `.
             if !self.in_label && self.dot == DotState::DotSpace {
                 self.start_label();

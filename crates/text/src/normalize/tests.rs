@@ -1191,3 +1191,25 @@ fn spaced_han_stays_on_the_fast_path() {
         assert_eq!(norm(text), n.normalize_general(text).as_str());
     }
 }
+
+#[test]
+fn defanging_across_a_fullwidth_letter_and_an_ascii_run() {
+    for leet in [false, true] {
+        let n = Normalizer::new(NormalizeOptions {
+            leet,
+            ..NormalizeOptions::default()
+        });
+        for s in [
+            "\u{80}Ｈxxp:/\u{808}",
+            "Ｈxxp://a.b",
+            "ｈＸxp://a.b",
+            "go ｄot com",
+            "\u{3000}ｄot com",
+            "Ｈx\u{200B}xp://a",
+        ] {
+            let mut reference = MatchText::default();
+            n.normalize_reference_into(s, &mut reference);
+            assert_eq!(n.normalize(s).as_str(), reference.as_str(), "{s:?}");
+        }
+    }
+}
