@@ -203,3 +203,19 @@ fn a_prize_survey_and_a_cheap_domain_are_held_for_review_not_rejected() {
         );
     }
 }
+
+#[test]
+fn dotted_words_are_caught_across_line_breaks_tabs_and_no_break_spaces() {
+    // Words split by dots with suffixes too long for the first dotted form, so only the
+    // second one (white space or punctuation after each word) can catch them.
+    assert_caught(&[
+        (
+            "pay.ment\nfai.lure\u{a0}acc.ount: fix it at fix-it.example/p",
+            "en-dotted-words-link",
+        ),
+        (
+            "pay.ment\tfai.lure\r\nacc.ount! fix it at fix-it.example/p",
+            "en-dotted-words-link",
+        ),
+    ]);
+}
