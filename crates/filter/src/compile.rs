@@ -147,8 +147,8 @@ pub(crate) struct FieldDb {
     /// Group → the terms its expressions belong to (CSR).
     group_term_start: Vec<u32>,
     group_term_ids: Vec<u32>,
-    /// Per group: whether one of its terms is always needed (see
-    /// [`Ruleset::always_needed`]), so the group is scanned whenever it is opened.
+    /// Per group: whether one of its terms is named, directly or through `@`, by a rule
+    /// with `not` or a list, so the group is scanned whenever it is opened.
     pub(crate) group_always: Vec<bool>,
     /// Expressions answered without a scan: `.` (see [`AnyValue`]).
     pub(crate) any_value: Vec<(u32, AnyValue)>,
@@ -740,7 +740,7 @@ impl Ruleset {
                     som: None,
                 });
             }
-            let (gate_start, gate_groups) = csr(gate_ids.len(), gate_pairs);
+            let (mut gate_start, mut gate_groups) = csr(gate_ids.len(), gate_pairs);
 
             let mut group_pairs = Vec::new();
             let mut group_of = vec![u32::MAX; exprs.len()];
@@ -771,7 +771,6 @@ impl Ruleset {
                 }
                 Ok::<_, Error>((db, groups))
             })();
-            let (mut gate_start, mut gate_groups) = (gate_start, gate_groups);
             let (db, groups) = match (gated, ungated) {
                 (Ok(built), _) => built,
                 (Err(_), Some(all)) => {
@@ -858,7 +857,7 @@ impl Ruleset {
         let (dep_start, dep_ids) = csr(rules.len(), dep_pairs);
 
         // Which rules can be judged from what their terms can be, and which terms must
-        // always be known exactly (see `scan::needed_groups`).
+        // always be known exactly (see `scan::scan_groups`).
         fn exact_only(c: &Cond, terms: &[TermDef]) -> bool {
             match c {
                 Cond::Term(t) => matches!(

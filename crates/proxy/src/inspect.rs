@@ -150,33 +150,28 @@ impl Filter {
     ) -> Option<R> {
         let rules = self.current.load();
         let rules = rules.as_ref()?;
-        Some(SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => {
-                let (verdict, decoded) = rules.engine.evaluate_part(env, part, opts, &mut scratch);
-                then(&verdict, decoded)
-            }
-            Err(_) => {
-                let mut scratch = Scratch::new();
-                let (verdict, decoded) = rules.engine.evaluate_part(env, part, opts, &mut scratch);
-                then(&verdict, decoded)
-            }
+        Some(with_scratch(|scratch| {
+            let (verdict, decoded) = rules.engine.evaluate_part(env, part, opts, scratch);
+            then(&verdict, decoded)
         }))
     }
 
     fn evaluate(&self, env: &Envelope<'_>, text: &str, binary: Option<&[u8]>) -> Option<Verdict> {
         let rules = self.current.load();
         let rules = rules.as_ref()?;
-        Some(SCRATCH.with(|cell| {
-            match cell.try_borrow_mut() {
-                Ok(mut scratch) => rules
-                    .engine
-                    .evaluate_message(env, text, binary, &mut scratch),
-                Err(_) => rules
-                    .engine
-                    .evaluate_message(env, text, binary, &mut Scratch::new()),
-            }
+        Some(with_scratch(|scratch| {
+            rules.engine.evaluate_message(env, text, binary, scratch)
         }))
     }
+}
+
+/// Runs `f` with the worker thread's scratch (a fresh one should a scan ever re-enter
+/// itself on this thread).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Scratch::new()),
+    })
 }
 
 /// Lowers the calling thread to the lowest CPU priority (nice 19), where supported.

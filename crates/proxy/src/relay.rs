@@ -65,7 +65,7 @@ impl Drop for InFlight {
 /// The answer to one ESME request.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    permit: Option<Port>,
+    port: Option<Port>,
     /// The request's header (command_id, the ESME's sequence number).
     request: Header,
     stats: Arc<Stats>,
@@ -83,7 +83,7 @@ impl Reply {
     /// The answer to `request`, read from the ESME's socket at `arrived` (the time of
     /// the read that brought it: one clock read per read, not per request).
     pub(crate) fn new(
-        permit: Port,
+        port: Port,
         request: Header,
         stats: Arc<Stats>,
         account: Arc<AccountMetrics>,
@@ -91,7 +91,7 @@ impl Reply {
         arrived: Instant,
     ) -> Reply {
         Reply {
-            permit: Some(permit),
+            port: Some(port),
             request,
             stats,
             account,
@@ -110,7 +110,7 @@ impl Reply {
         slot: InFlight,
     ) -> Reply {
         Reply {
-            permit: None,
+            port: None,
             request,
             stats,
             account,
@@ -155,7 +155,7 @@ impl Reply {
         } else {
             Outcome::SmscError
         });
-        if let Some(p) = self.permit.take() {
+        if let Some(p) = self.port.take() {
             let sequence_number = self.request.sequence_number;
             p.send(Outgoing::Relay {
                 frame,
@@ -174,13 +174,13 @@ impl Reply {
     /// counted as `outcome`.
     pub(crate) fn frame(mut self, outcome: Outcome, frame: Bytes) {
         self.count(outcome);
-        if let Some(p) = self.permit.take() {
+        if let Some(p) = self.port.take() {
             p.send(Outgoing::Frame(frame));
         }
     }
 
     fn send_status(&mut self, status: CommandStatus) {
-        if let Some(p) = self.permit.take() {
+        if let Some(p) = self.port.take() {
             let header = Header::response_to(&self.request, status).unwrap_or(Header::new(
                 CommandId::GENERIC_NACK,
                 status,
@@ -193,7 +193,7 @@ impl Reply {
 
 impl Drop for Reply {
     fn drop(&mut self) {
-        if self.permit.is_some() {
+        if self.port.is_some() {
             inc(&self.stats.responses_fallback);
             self.account.outcome(Outcome::Unanswered);
             tracing::error!(

@@ -781,33 +781,23 @@ impl<'a> Session<'a> {
                         enquire_sent = None;
                         // This frame, then every other whole one the read brought.
                         let unbinding = unbind_deadline.is_some();
-                        let mut next = Ok(Some(frame));
+                        let mut next = Some(frame);
                         let step = loop {
-                            match next {
-                                Ok(Some(frame)) => {
-                                    if let Err(e) = self.on_frame(frame, unbinding, last_rx) {
-                                        break Err(e);
-                                    }
-                                }
-                                Ok(None) => break Ok(()),
-                                Err(ReadError::Frame(e)) => {
-                                    let _ = self.write(Outgoing::Header(e.response_header()));
-                                    break Err(End::Lost("unframeable data from smsc"));
-                                }
-                                Err(ReadError::Io(_)) => break Err(End::Lost("read error")),
+                            let Some(frame) = next else { break Ok(()) };
+                            if let Err(e) = self.on_frame(frame, unbinding, last_rx) {
+                                break Err(e);
                             }
-                            next = codec.decode(&mut rbuf);
+                            next = match codec.decode(&mut rbuf) {
+                                Ok(f) => f,
+                                Err(e) => break Err(self.read_failed(e, unbinding)),
+                            };
                         };
                         if let Err(e) = step {
                             break e;
                         }
                     }
                     Ok(None) => break if unbind_deadline.is_some() { End::Shutdown } else { End::Lost("closed by smsc") },
-                    Err(ReadError::Frame(e)) => {
-                        let _ = self.write(Outgoing::Header(e.response_header()));
-                        break End::Lost("unframeable data from smsc");
-                    }
-                    Err(ReadError::Io(_)) => break if unbind_deadline.is_some() { End::Shutdown } else { End::Lost("read error") },
+                    Err(e) => break self.read_failed(e, unbind_deadline.is_some()),
                 },
                 () = &mut timer => {
                     let now = Instant::now();
@@ -896,6 +886,20 @@ impl<'a> Session<'a> {
         }
         for p in pending {
             p.reply.answer(outcome, status);
+        }
+    }
+
+    /// How the session ends when reading from the SMSC failed: data that cannot be
+    /// framed is answered with a generic_nack first; a socket error while unbinding is
+    /// the end of the unbind.
+    fn read_failed(&mut self, e: ReadError, unbinding: bool) -> End {
+        match e {
+            ReadError::Frame(e) => {
+                let _ = self.write(Outgoing::Header(e.response_header()));
+                End::Lost("unframeable data from smsc")
+            }
+            ReadError::Io(_) if unbinding => End::Shutdown,
+            ReadError::Io(_) => End::Lost("read error"),
         }
     }
 
