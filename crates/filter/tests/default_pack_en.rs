@@ -206,8 +206,8 @@ fn a_prize_survey_and_a_cheap_domain_are_held_for_review_not_rejected() {
 
 #[test]
 fn dotted_words_are_caught_across_line_breaks_tabs_and_no_break_spaces() {
-    // Words split by dots with suffixes too long for the first dotted form, so only the
-    // second one (white space or punctuation after each word) can catch them.
+    // The dotted words stand between white space and a space or punctuation mark, and
+    // that white space may be any ASCII white space or a no-break space folded by NFKC.
     assert_caught(&[
         (
             "pay.ment\nfai.lure\u{a0}acc.ount: fix it at fix-it.example/p",
@@ -217,5 +217,23 @@ fn dotted_words_are_caught_across_line_breaks_tabs_and_no_break_spaces() {
             "pay.ment\tfai.lure\r\nacc.ount! fix it at fix-it.example/p",
             "en-dotted-words-link",
         ),
+    ]);
+}
+
+#[test]
+fn three_dotted_words_with_a_link_are_caught_abbreviations_pass() {
+    assert_caught(&[
+        (
+            "Yo.ur acc.ount wa.s lock.ed, unlock it at fix-it.example/u",
+            "en-dotted-words-link",
+        ),
+        (
+            "Dear cus.tomer, yo.ur refu.nd is ready: refund-desk.example/r",
+            "en-dotted-words-link",
+        ),
+    ]);
+    assert_pass(&[
+        "Meeting at 9 a.m. with Dr. Lee in the U.K. office, notes at docs.example.com/m",
+        "See the spec at docs.example.com/v2, section 4.2.1 and the fix in lib.rs",
     ]);
 }
