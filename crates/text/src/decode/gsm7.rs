@@ -87,11 +87,12 @@ const fn default_ascii() -> [u8; 256] {
 /// runs as vector code.
 #[inline]
 pub(crate) fn is_ascii_septet(s: u8) -> bool {
-    s == b'\n'
-        || s == b'\r'
-        || (s.wrapping_sub(b' ') < 0x20 && s != b'$')
-        || s.wrapping_sub(b'A') < 26
-        || s.wrapping_sub(b'a') < 26
+    // `|` and `&`, not `||` and `&&`: no branch, so a loop over it is vector code.
+    (s == b'\n')
+        | (s == b'\r')
+        | ((s.wrapping_sub(b' ') < 0x20) & (s != b'$'))
+        | (s.wrapping_sub(b'A') < 26)
+        | (s.wrapping_sub(b'a') < 26)
 }
 
 /// Decodes unpacked septets of the default table that all stand for ASCII characters in

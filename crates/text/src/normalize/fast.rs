@@ -21,7 +21,7 @@ pub(super) mod ucs2;
 
 /// Normalizes `input` into `out`; `false` when the general path must run instead.
 pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
-    if input.is_ascii() {
+    if is_ascii(input.as_bytes()) {
         return ascii_text(o, input, out);
     }
     // Built as bytes, so a Han run is copied with one call per character and no `char`
@@ -39,6 +39,14 @@ pub(super) fn run(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> boo
         };
     out.bytes = buf;
     ok
+}
+
+/// Whether `bytes` are all ASCII: `str::is_ascii` without its byte-at-a-time tail, which
+/// dominates for texts as short as messages (an OR over each block is vector code).
+fn is_ascii(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(64)
+        .all(|block| block.iter().fold(0u8, |acc, &b| acc | b) < 0x80)
 }
 
 /// The fast path for text with non-ASCII characters, writing the match text's bytes to
@@ -75,7 +83,7 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
             } else {
                 buf.push(b);
                 i += 1;
-                if !watch.separator(char::from(b)) {
+                if !watch.separator(b) {
                     return false;
                 }
             }
@@ -136,13 +144,13 @@ fn mixed_text(o: &NormalizeOptions, input: &str, buf: &mut Vec<u8>, segs: &mut V
                 // The fullwidth punctuation of Chinese sentences.
                 watch.punct(m as u8, true)
             } else {
-                watch.separator(m)
+                watch.separator(m as u8)
             }
         } else if o.nfkc && c == '\u{3000}' {
             end_same(segs, &mut same, src);
             map_seg(segs, offset(buf.len()), src, src.saturating_add(3));
             buf.push(b' ');
-            watch.separator(' ')
+            watch.separator(b' ')
         } else if matches!(c, '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}' | '\u{3014}'..='\u{301F}')
         {
             // CJK punctuation: separators no step changes.
@@ -445,78 +453,92 @@ fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
 /// A necessary condition for [`ascii_scan`] to find something, checked without branching
 /// on the text so the compiler turns it into vector code: `false` proves the text needs
 /// no contextual step. Most messages hold none of the byte patterns every trigger needs
-/// (a bracket, ` dot`, `hxxp`, ` .`, three single-character words, a lone `0`/`1` beside
-/// a letter); a sentence-ending `. ` is checked exactly, dot by dot.
+/// (a bracket, ` dot`, `hxxp`, ` .`, a chain of three single-character words one or two
+/// separators apart, a lone `0`/`1` beside a letter); a sentence-ending `. ` is checked
+/// exactly, dot by dot.
 fn ascii_may_trigger(o: &NormalizeOptions, t: &[u8]) -> bool {
-    let (deob, conf) = (o.deobfuscate_urls, o.confusables);
     let n = t.len();
-    // The text between one NUL byte before and three after, so every byte has the
-    // neighbours the patterns look at; in blocks, to bound the copy on the stack.
-    const BLOCK: usize = 256;
-    let mut flags = 0u8;
-    let mut singles = 0u32;
-    let mut block = [0u8; BLOCK + 4];
+    // Blocks of the text with `CTX` bytes of the text (or NULs) on either side, so every
+    // position of the block has the neighbours the patterns look at.
+    let mut window = [0u8; WINDOW];
     let mut start = 0;
     while start < n {
         let len = (n - start).min(BLOCK);
-        // Byte before the block (or NUL), the block, three bytes after (or NULs).
-        block.fill(0);
-        if let Some(&b) = start.checked_sub(1).and_then(|i| t.get(i)) {
-            block[0] = b;
+        window.fill(0);
+        let from = start.saturating_sub(CTX);
+        let to = (start + len + CTX).min(n);
+        let src = t.get(from..to).unwrap_or(&[]);
+        let at = CTX - (start - from);
+        if let Some(dst) = window.get_mut(at..at + src.len()) {
+            dst.copy_from_slice(src);
         }
-        let tail = t.get(start..(start + len + 3).min(n)).unwrap_or(&[]);
-        if let Some(dst) = block.get_mut(1..1 + tail.len()) {
-            dst.copy_from_slice(tail);
+        if block_triggers(&window, o) {
+            return true;
         }
-        let (f, k) = block_patterns(&block, len, deob, conf);
-        flags |= f;
-        singles += k;
         start += len;
     }
-    if flags != 0 || (o.collapse_separators && singles >= 3) {
-        return true;
-    }
-    deob && dot_space_label(t)
+    o.deobfuscate_urls && dot_space_label(t)
 }
 
-/// The trigger flags and the count of single-character words among the first `len`
-/// bytes after byte 0 of `block` (which holds their neighbours). Comparisons only, with
-/// no table lookups or short-circuit operators, so the loop runs on vector registers.
-#[allow(clippy::indexing_slicing)] // ok: `i + 4 <= len + 3 < block.len()`, checked below
-fn block_patterns(block: &[u8; 260], len: usize, deob: bool, conf: bool) -> (u8, u32) {
-    let len = len.min(block.len() - 4);
-    let digit = |b: u8| u8::from(b.wrapping_sub(b'0') < 10);
-    let letter = |b: u8| u8::from((b | 0x20).wrapping_sub(b'a') < 26);
-    let alnum = |b: u8| digit(b) | letter(b);
+/// Bytes of text [`ascii_may_trigger`] judges at a time.
+const BLOCK: usize = 64;
+/// Bytes of context on either side of a block: a chain of three single-character words
+/// reaches seven bytes ahead.
+const CTX: usize = 8;
+/// A block with its context.
+const WINDOW: usize = BLOCK + 2 * CTX;
+
+/// Whether some position of the block in `w` (after `CTX` bytes of context; NULs past
+/// the text) starts a trigger pattern. Positions past the block's end are judged too,
+/// which can only say `true` more often. Byte-wide arithmetic over fixed-size arrays,
+/// with no table lookups or short-circuit operators, so the loops run on vector
+/// registers.
+#[allow(clippy::indexing_slicing)] // ok: every index and range is a constant inside `WINDOW`
+fn block_triggers(w: &[u8; WINDOW], o: &NormalizeOptions) -> bool {
     let is = |b: u8, l: u8| u8::from(b == l);
     let lower = |b: u8, l: u8| u8::from(b | 0x20 == l);
-    let (deob, conf) = (u8::from(deob), u8::from(conf));
+    let mut digit = [0u8; WINDOW];
+    let mut letter = [0u8; WINDOW];
+    let mut alnum = [0u8; WINDOW];
+    for (((&b, d), l), a) in w.iter().zip(&mut digit).zip(&mut letter).zip(&mut alnum) {
+        *d = u8::from(b.wrapping_sub(b'0') < 10);
+        *l = u8::from((b | 0x20).wrapping_sub(b'a') < 26);
+        *a = *d | *l;
+    }
+    // Single-character words: a letter or digit between two bytes that are neither.
+    let mut single = [0u8; WINDOW];
+    for (((s, &p), &c), &n) in single[1..]
+        .iter_mut()
+        .zip(&alnum[..])
+        .zip(&alnum[1..])
+        .zip(&alnum[2..])
+    {
+        *s = c & (p ^ 1) & (n ^ 1);
+    }
+    let (deob, conf, collapse) = (
+        u8::from(o.deobfuscate_urls),
+        u8::from(o.confusables),
+        u8::from(o.collapse_separators),
+    );
     let mut flags = 0u8;
-    for i in 0..len {
-        let (p, c, n1, n2, n3) = (
-            block[i],
-            block[i + 1],
-            block[i + 2],
-            block[i + 3],
-            block[i + 4],
-        );
+    for j in CTX..CTX + BLOCK {
+        let (c, n1, n2, n3) = (w[j], w[j + 1], w[j + 2], w[j + 3]);
         let bracket = is(c, b'[') | is(c, b'(') | is(c, b'{') | is(c, b'<');
         let dot_word = is(c, b' ') & lower(n1, b'd') & lower(n2, b'o') & lower(n3, b't');
         let hxxp = lower(c, b'h') & lower(n1, b'x') & lower(n2, b'x') & lower(n3, b'p');
         let space_dot = is(c, b' ') & is(n1, b'.');
         let lone01 = u8::from(c.wrapping_sub(b'0') < 2)
-            & (digit(p) ^ 1)
-            & (digit(n1) ^ 1)
-            & (letter(p) | letter(n1));
-        flags |= (deob & (bracket | dot_word | hxxp | space_dot)) | (conf & lone01);
+            & (digit[j - 1] ^ 1)
+            & (digit[j + 1] ^ 1)
+            & (letter[j - 1] | letter[j + 1]);
+        // Three single-character words, each one or two separators after the last.
+        let chain = single[j]
+            & ((single[j + 2] & (single[j + 4] | single[j + 5]))
+                | (single[j + 3] & (single[j + 5] | single[j + 6])));
+        flags |=
+            (deob & (bracket | dot_word | hxxp | space_dot)) | (conf & lone01) | (collapse & chain);
     }
-    // At most one single-character word in two bytes: a byte counter cannot overflow.
-    let mut singles = 0u8;
-    for i in 0..len {
-        let (p, c, n1) = (block[i], block[i + 1], block[i + 2]);
-        singles = singles.wrapping_add(alnum(c) & (alnum(p) ^ 1) & (alnum(n1) ^ 1));
-    }
-    (flags, u32::from(singles))
+    flags != 0
 }
 
 /// Whether some `. ` is followed, after spaces, by a top-level domain or follows `www`:
@@ -1044,44 +1066,55 @@ impl Watch {
     }
 
     /// Feeds a run of ASCII letters and digits (lower-cased when case folding is on):
-    /// the same as feeding each character, in one pass.
+    /// the same as feeding each character, in one pass that classifies the bytes, then
+    /// checks that look at the run again only when its classes allow them to fire.
     fn ascii_run(&mut self, run: &[u8]) -> bool {
         let Some(&first) = run.first() else {
             return !self.hit;
         };
         let len = run.len() as u32;
-        let prev = (self.window & 0xFF) as u8;
+        let (mut digits, mut seen) = (0u32, 0u8);
+        for &b in run {
+            let k = class(b);
+            digits += u32::from(k & DIGIT);
+            seen |= k;
+        }
         if self.deobfuscate {
-            let lower = first.to_ascii_lowercase();
-            // `(dot)` and friends; `hxxp` lies wholly inside one run; ` dot`.
+            let prev = (self.window & 0xFF) as u8;
+            // Letters and digits: `| 0x20` lower-cases letters and keeps digits.
+            let lower = first | 0x20;
+            // `(dot)` and friends; ` dot`; `hxxp` wholly inside the run.
             if matches!(prev, b'[' | b'(' | b'{' | b'<') && lower == b'd' {
                 self.hit = true;
             }
             if prev == b' '
-                && run.len() >= 3
+                && lower == b'd'
                 && run.get(..3).is_some_and(|r| r.eq_ignore_ascii_case(b"dot"))
             {
                 self.hit = true;
             }
-            if run.len() >= 4 && run.windows(4).any(|w| w.eq_ignore_ascii_case(b"hxxp")) {
+            if seen & LETTER_X != 0 && run.len() >= 4 && run.windows(4).any(is_hxxp) {
                 self.hit = true;
             }
             // `hxxp` and ` dot` across the start of the run, after characters fed one by
-            // one (a fullwidth `Ｈ` before `xxp`): the last three bytes of the window and
-            // the first three of the run.
-            let mut span = [0u8; 6];
-            for (k, slot) in span.iter_mut().take(3).enumerate() {
-                *slot = (self.window >> (16 - 8 * k)) as u8;
-            }
-            for (slot, &b) in span.iter_mut().skip(3).zip(run) {
-                *slot = b.to_ascii_lowercase();
-            }
-            let joined = 3 + run.len().min(3);
-            if span
-                .get(..joined)
-                .is_some_and(|t| t.windows(4).any(|w| w == b"hxxp" || w == b" dot"))
-            {
-                self.hit = true;
+            // one (a fullwidth `Ｈ` before `xxp`): the run then starts inside the word,
+            // with `x`, `p`, `d`, `o` or `t`. The last three bytes of the window and the
+            // first three of the run.
+            if matches!(lower, b'x' | b'p' | b'd' | b'o' | b't') {
+                let mut span = [0u8; 6];
+                for (k, slot) in span.iter_mut().take(3).enumerate() {
+                    *slot = (self.window >> (16 - 8 * k)) as u8;
+                }
+                for (slot, &b) in span.iter_mut().skip(3).zip(run) {
+                    *slot = b.to_ascii_lowercase();
+                }
+                let joined = 3 + run.len().min(3);
+                if span
+                    .get(..joined)
+                    .is_some_and(|t| t.windows(4).any(|w| w == b"hxxp" || w == b" dot"))
+                {
+                    self.hit = true;
+                }
             }
             // Host-name labels after `. `.
             if !self.in_label && self.dot == DotState::DotSpace {
@@ -1107,10 +1140,7 @@ impl Watch {
         }
         self.word_len += len;
         // Token statistics and digit runs.
-        let digits = run.iter().filter(|b| b.is_ascii_digit()).count() as u32;
-        if digits > 0 {
-            self.tok_01 |= run.iter().any(|&b| b == b'0' || b == b'1');
-        }
+        self.tok_01 |= seen & DIGIT01 != 0;
         if self.tok_all_w && self.tok_len + len <= 3 {
             self.tok_all_w = run.iter().all(|b| b.eq_ignore_ascii_case(&b'w'));
         } else {
@@ -1122,6 +1152,9 @@ impl Watch {
         if digits == len {
             self.num_len += len;
             self.num_ascii = true;
+        } else if digits == 0 {
+            // The first letter ends the digit run.
+            self.end_numerals();
         } else {
             // Leading digits extend the current digit run, the first letter ends it; only
             // a trailing group of digits can meet Chinese numerals after the run.
@@ -1224,23 +1257,42 @@ impl Watch {
         !self.hit
     }
 
-    /// Feeds one character that is a separator (not a letter, digit, Han character,
-    /// numeral, combining mark or jamo): the same as [`Watch::feed`] for such a character,
-    /// without classifying it again.
-    fn separator(&mut self, c: char) -> bool {
+    /// Feeds an ASCII byte that is neither a letter nor a digit: the same as
+    /// [`Watch::feed`] for it, without classifying it again, and with only the URL checks
+    /// such a byte can fire (it ends neither `hxxp` nor ` dot`, and continues no label).
+    fn separator(&mut self, b: u8) -> bool {
+        debug_assert!(b.is_ascii() && !b.is_ascii_alphanumeric());
         if self.num_len > 0 {
             self.end_numerals();
         }
         if self.deobfuscate {
-            self.defang(c);
+            let prev = (self.window & 0xFF) as u8;
+            if (matches!(prev, b'[' | b'(' | b'{' | b'<') && matches!(b, b'.' | b' ' | b':'))
+                || (prev == b' ' && b == b'.')
+            {
+                self.hit = true;
+            }
+            self.window = (self.window << 8) | u32::from(b);
+            if self.in_label {
+                self.end_label(b == b'/');
+            }
+            self.dot = match (self.dot, b) {
+                (_, b'.') => {
+                    // The token before the dot has not ended yet.
+                    self.dot_after_www = self.tok_len == 3 && self.tok_all_w;
+                    DotState::Dot
+                }
+                (DotState::Dot | DotState::DotSpace, b' ') => DotState::DotSpace,
+                _ => DotState::Idle,
+            };
         }
         self.end_word();
         self.seps_after_word += 1;
         self.end_token();
         self.han_gap = self
             .han_gap
-            .and_then(|(k, p)| (k < 4).then_some((k + 1, p || is_sentence_punct(c))));
-        if self.leet && (c == '@' || c == '$') {
+            .and_then(|(k, p)| (k < 4).then_some((k + 1, p || is_sentence_punct(char::from(b)))));
+        if self.leet && (b == b'@' || b == b'$') {
             self.hit = true;
         }
         !self.hit

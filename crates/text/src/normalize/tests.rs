@@ -270,6 +270,29 @@ fn ascii_triggers_are_each_seen_alone() {
 }
 
 #[test]
+fn ascii_triggers_are_seen_at_every_offset() {
+    // Each trigger moved byte by byte across the quick check's block boundaries.
+    let n = Normalizer::default();
+    for (trigger, want) in [
+        ("a b c", "abc"),
+        ("x 7 y", "x7y"),
+        ("F.R.E.E", "free"),
+        ("example dot com", "example.com"),
+        ("hxxp://example", "http://example"),
+        ("paypa1", "paypal"),
+        ("site .com", "site.com"),
+    ] {
+        for pad in 0..140 {
+            let filler: String = "ab cd ".chars().cycle().take(pad).collect();
+            let s = format!("{filler} {trigger} ok");
+            let got = n.normalize(&s);
+            assert_eq!(got.as_str(), n.normalize_general(&s).as_str(), "{s:?}");
+            assert!(got.as_str().contains(want), "{s:?} gave {:?}", got.as_str());
+        }
+    }
+}
+
+#[test]
 fn buffers_are_reused() {
     let n = Normalizer::default();
     let mut m = MatchText::default();
@@ -529,6 +552,22 @@ proptest! {
         let n = Normalizer::new(NormalizeOptions { leet, case_fold, ..NormalizeOptions::default() });
         let fast = n.normalize(&s);
         let general = n.normalize_general(&s);
+        same_match_text(&fast, &general)?;
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_across_block_boundaries(
+        pad in 0usize..200,
+        s in ascii_tricky_text(),
+        tail in ascii_tricky_text(),
+    ) {
+        // The quick check judges the text in blocks of 64 bytes: a trigger placed at any
+        // offset, straddling a boundary or not, must still be seen.
+        let filler: String = "ab cde fg hij ".chars().cycle().take(pad).collect();
+        let text = format!("{filler}{s}{filler}{tail}");
+        let n = Normalizer::default();
+        let fast = n.normalize(&text);
+        let general = n.normalize_general(&text);
         same_match_text(&fast, &general)?;
     }
 

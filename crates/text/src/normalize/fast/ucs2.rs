@@ -180,7 +180,7 @@ fn units_text(
             } else {
                 w.both1(b);
                 i += 1;
-                if !watch.separator(char::from(b)) {
+                if !watch.separator(b) {
                     return false;
                 }
             }
@@ -229,7 +229,7 @@ fn units_text(
                     // The fullwidth punctuation of Chinese sentences.
                     watch.punct(m, true)
                 } else {
-                    watch.separator(char::from(m))
+                    watch.separator(m)
                 }
             }
             0x3000 if o.nfkc => {
@@ -237,7 +237,7 @@ fn units_text(
                 map_seg(segs, offset(w.m), src, src.saturating_add(3));
                 w.dec3(utf8_3(u));
                 w.mat1(b' ');
-                watch.separator(' ')
+                watch.separator(b' ')
             }
             0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F => {
                 // CJK punctuation: separators no step changes.
