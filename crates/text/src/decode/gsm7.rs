@@ -102,7 +102,7 @@ pub(crate) fn decode_ascii_septets(septets: &[u8], out: &mut String) -> bool {
     if !septets
         .iter()
         .fold(false, |odd, &s| odd | !is_ascii_septet(s))
-        && let Ok(text) = std::str::from_utf8(septets)
+        && let Ok(text) = simdutf8::basic::from_utf8(septets)
     {
         out.push_str(text);
         return true;

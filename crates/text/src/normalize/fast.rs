@@ -730,27 +730,15 @@ fn class(b: u8) -> u8 {
     CLASSES.get(usize::from(b)).copied().unwrap_or(0)
 }
 
-/// Appends the ASCII text `input` to `text`, lower-cased. Unlike
-/// `str::make_ascii_lowercase`, the loop has no branches, so it runs as vector code.
+/// Appends the ASCII text `input` to `text`, lower-cased: a copy, then the standard
+/// library's in-place lower-casing (branch-free per byte, so vector code), with no UTF-8
+/// check of the result.
 fn push_ascii_lowercase(text: &mut String, input: &str) {
-    let mut bytes = std::mem::take(text).into_bytes();
-    let at = bytes.len();
-    bytes.extend(
-        input
-            .bytes()
-            .map(|b| b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)),
-    );
-    *text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        // Unreachable for ASCII input; otherwise keep what was there and copy as it is.
-        Err(e) => {
-            let mut bytes = e.into_bytes();
-            bytes.truncate(at);
-            let mut t = String::from_utf8(bytes).unwrap_or_default();
-            t.push_str(input);
-            t
-        }
-    };
+    let at = text.len();
+    text.push_str(input);
+    if let Some(added) = text.get_mut(at..) {
+        added.make_ascii_lowercase();
+    }
 }
 
 /// Whether four ASCII letters or digits spell `hxxp` in any case (`| 0x20` lower-cases

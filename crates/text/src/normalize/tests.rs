@@ -659,6 +659,49 @@ fn a_scheme_or_www_starts_a_url_whatever_comes_before_it() {
 }
 
 #[test]
+fn common_chinese_messages_skip_the_watch() {
+    let o = NormalizeOptions::default();
+    // Made-up notices of the usual shapes: all normalized without the watch.
+    for s in [
+        "【星河銀行】您的驗證碼為483920，請於5分鐘內輸入，勿告知他人。",
+        "您的包裹已到達信義門市，取件編號20481736，請於3/6前取件。",
+        "提醒您：門診時間為12/14 17:50，如需取消請來電。",
+        "週年慶全館8折，詳見 https://www.example.com.tw/sale 拒收請回覆N",
+        "請加ＬＩＮＥ：ａｂｃｄｅ　謝謝",
+        "一起來看看，十一月優惠",
+    ] {
+        assert!(fast::ucs2::takes_plain_pass(&o, &ucs2_bytes(s)), "{s}");
+    }
+    // What the watch acts on, or may: each goes through it, and the result is still the
+    // reference's.
+    for s in [
+        "信 用 卡 提 額",
+        "貸款 秒 批",
+        "電話1三8一二三四五六七八",
+        "登入paypa1帳號",
+        "網址 example. com 查看",
+        "hxxp://example.com 查看",
+        "是，否，或",
+        "貸\u{200B}款",
+    ] {
+        assert!(!fast::ucs2::takes_plain_pass(&o, &ucs2_bytes(s)), "{s}");
+        let n = Normalizer::default();
+        let mut decoded = DecodedPart::default();
+        let mut m = MatchText::default();
+        let data = ucs2_bytes(s);
+        let part = PartInput {
+            data_coding: 8,
+            short_message: &data,
+            ..PartInput::default()
+        };
+        n.decode_normalize_into(&part, &DecodeOptions::default(), &mut decoded, &mut m);
+        let mut reference = MatchText::default();
+        n.normalize_reference_into(s, &mut reference);
+        assert_eq!(m.as_str(), reference.as_str(), "{s}");
+    }
+}
+
+#[test]
 fn a_bare_host_does_not_start_mid_word() {
     assert!(urls_of("open myfile.txt now").is_empty());
     assert_eq!(

@@ -11,8 +11,8 @@
 //! [`crate::Normalizer::normalize_into`].
 
 use super::{
-    ALNUM, HAN_NONE, HAN_NUMERAL, HanEnd, Watch, class, drop_gap, end_same, han_common, han_entry,
-    han_fold, invisible_dropped, is_bmp_han, utf8_3,
+    ALNUM, HAN_NONE, HAN_NUMERAL, HAN_WIDE, HanEnd, Watch, class, drop_gap, end_same, han_common,
+    han_entry, han_fold, invisible_dropped, is_bmp_han, utf8_3,
 };
 use crate::normalize::chars::{is_invisible, is_sentence_punct};
 use crate::normalize::{MatchText, NormalizeOptions, Seg, map_seg, offset};
@@ -45,7 +45,14 @@ pub(crate) fn run(
         d: 0,
         m: 0,
     };
-    let ok = units_text(o, units, &mut w, &mut out.segs);
+    // Most messages give the watch nothing to act on: a pass without it proves that and
+    // writes the result; otherwise the watched pass starts over.
+    let ok = units_plain(o, units, &mut w, &mut out.segs) || {
+        w.d = 0;
+        w.m = 0;
+        out.segs.clear();
+        units_text(o, units, &mut w, &mut out.segs)
+    };
     let (d, m) = (w.d, w.m);
     let ok = ok && d <= cap && m <= cap && {
         buf.copy_within(cap..cap + m, d);
@@ -106,6 +113,33 @@ impl Writer<'_> {
         self.m += 3;
     }
 
+    /// Appends a character that NFKC narrows to the ASCII byte `m` (fullwidth ASCII, the
+    /// ideographic space): the code unit `u` to the decoded text, `m` to the match text,
+    /// with a stretch of the map of its own (closing the open one, `same`). Returns `m`.
+    fn narrowed(
+        &mut self,
+        segs: &mut Vec<Seg>,
+        same: &mut Option<(u32, u32)>,
+        u: u32,
+        m: u8,
+    ) -> u8 {
+        let src = offset(self.d);
+        end_same(segs, same, src);
+        map_seg(segs, offset(self.m), src, src.saturating_add(3));
+        self.dec3(utf8_3(u));
+        self.mat1(m);
+        m
+    }
+
+    /// Appends one ASCII byte to the decoded text.
+    #[inline]
+    fn dec1(&mut self, b: u8) {
+        if let Some(slot) = self.dec.get_mut(self.d) {
+            *slot = b;
+        }
+        self.d += 1;
+    }
+
     /// Appends a character to the decoded text only.
     #[inline]
     fn dec_char(&mut self, c: char) {
@@ -130,6 +164,268 @@ impl Writer<'_> {
         }
         self.m += 1;
     }
+}
+
+/// What the plain pass keeps of the text so far: just enough to prove that the watch
+/// would neither send the text to the general path nor collapse a gap between Han
+/// characters. Every test is a necessary condition of one of the watch's (a pair of
+/// bytes every trigger holds, a chain of single-character words whatever its links), so
+/// `busy` may be set where the watch would do nothing, never the other way round.
+#[derive(Default)]
+struct Plain {
+    /// The last byte of the match text, 0x80 after a non-ASCII character.
+    prev: u8,
+    /// After a Han character: separators since, and whether one is sentence punctuation.
+    gap: Option<(u32, bool)>,
+    /// Characters of the current word (letters, digits, Han).
+    word_len: u32,
+    /// Whether the current word follows a single-character word one or two separators
+    /// before.
+    linked: bool,
+    /// Whether the last word had one character.
+    last_single: bool,
+    /// Separators since the last word.
+    seps: u32,
+    /// Single-character words in a row, each linked to the one before.
+    chain: u32,
+    /// Whether the last character was an ASCII digit, or a Chinese numeral.
+    last_digit: bool,
+    last_numeral: bool,
+    /// Something the watch could act on.
+    busy: bool,
+}
+
+impl Plain {
+    /// One byte of the match text that came from an ASCII or fullwidth ASCII character:
+    /// the byte pairs every URL-defanging trigger holds (`(d`, `[.`, ` .`, ` d`, `. `,
+    /// `hx`), and a `0` or `1` beside a letter (a look-alike digit).
+    #[inline]
+    fn pair(&mut self, cur: u8) {
+        let p = self.prev;
+        let cur_d = cur | 0x20 == b'd';
+        let cur_letter = cur.is_ascii_alphabetic();
+        let prev_letter = p.is_ascii_alphabetic();
+        let defang = (matches!(p, b'[' | b'(' | b'{' | b'<')
+            && (matches!(cur, b'.' | b' ' | b':') || cur_d))
+            || (p == b' ' && (cur == b'.' || cur_d))
+            || (p == b'.' && cur == b' ')
+            || (p | 0x20 == b'h' && cur | 0x20 == b'x');
+        let lookalike =
+            (matches!(cur, b'0' | b'1') && prev_letter) || (cur_letter && matches!(p, b'0' | b'1'));
+        self.busy |= defang || lookalike;
+        self.prev = cur;
+    }
+
+    /// A letter, digit or Han character: the start of a word or more of one.
+    #[inline]
+    fn word_chars(&mut self, n: u32) {
+        if self.word_len == 0 {
+            self.linked = self.last_single && (1..=2).contains(&self.seps);
+        }
+        self.word_len += n;
+    }
+
+    #[inline]
+    fn end_word(&mut self) {
+        if self.word_len == 0 {
+            return;
+        }
+        if self.word_len == 1 {
+            self.chain = if self.linked { self.chain + 1 } else { 1 };
+            self.busy |= self.chain >= 3;
+        } else {
+            self.chain = 0;
+        }
+        self.last_single = self.word_len == 1;
+        self.word_len = 0;
+        self.seps = 0;
+    }
+
+    /// An ASCII letter or digit `b` of the match text (from ASCII or fullwidth ASCII).
+    #[inline]
+    fn alnum(&mut self, b: u8) {
+        self.pair(b);
+        self.word_chars(1);
+        let digit = b.is_ascii_digit();
+        // A digit next to a Chinese numeral: a digit run the general path may fold.
+        self.busy |= digit && self.last_numeral;
+        self.last_digit = digit;
+        self.last_numeral = false;
+        self.gap = None;
+    }
+
+    /// A separator; `sentence` when it is sentence punctuation.
+    #[inline]
+    fn separator(&mut self, sentence: bool) {
+        self.end_word();
+        self.seps += 1;
+        self.gap = self
+            .gap
+            .and_then(|(k, p)| (k < 4).then_some((k + 1, p || sentence)));
+        self.last_digit = false;
+        self.last_numeral = false;
+    }
+
+    /// The first character of a run of Han characters: separators since the last Han
+    /// character that the watch would collapse.
+    #[inline]
+    fn han_start(&mut self) {
+        if matches!(self.gap, Some((k, punct)) if (1..=4).contains(&k) && !punct) {
+            self.busy = true;
+        }
+        self.word_chars(0);
+        self.prev = 0x80;
+    }
+
+    /// A Han character other than a numeral.
+    #[inline]
+    fn han(&mut self) {
+        self.last_digit = false;
+        self.last_numeral = false;
+    }
+
+    /// A Chinese numeral: next to a digit or another numeral it may be part of a number.
+    #[inline]
+    fn numeral(&mut self) {
+        self.busy |= self.last_digit || self.last_numeral;
+        self.last_digit = false;
+        self.last_numeral = true;
+    }
+
+    /// The end of a run of `count` Han characters.
+    #[inline]
+    fn han_end(&mut self, count: u32) {
+        self.word_len += count;
+        self.gap = Some((0, false));
+    }
+}
+
+/// The loop of [`run`] without the watch: writes what [`units_text`] writes when the
+/// watch neither gives up nor collapses a gap, and `false` when [`Plain`] cannot prove
+/// that (or the text needs more than this path handles).
+fn units_plain(
+    o: &NormalizeOptions,
+    units: &[[u8; 2]],
+    w: &mut Writer<'_>,
+    segs: &mut Vec<Seg>,
+) -> bool {
+    if o.leet {
+        return false;
+    }
+    let t2s_on = o.traditional_to_simplified;
+    let mut st = Plain::default();
+    let mut same: Option<(u32, u32)> = None;
+    let mut i = 0;
+    while let Some(u) = unit(units, i) {
+        if same.is_none() {
+            same = Some((offset(w.m), offset(w.d)));
+        }
+        if u < 0x80 {
+            let b = u as u8;
+            i += 1;
+            if class(b) & ALNUM != 0 {
+                let m = if o.case_fold {
+                    b.to_ascii_lowercase()
+                } else {
+                    b
+                };
+                w.dec1(b);
+                w.mat1(m);
+                st.alnum(m);
+            } else {
+                w.both1(b);
+                st.pair(b);
+                st.separator(is_sentence_punct(char::from(b)));
+            }
+            continue;
+        }
+        if is_bmp_han(u) {
+            st.han_start();
+            let start = i;
+            loop {
+                let next = plain_han(units, i, t2s_on, w);
+                if next > i {
+                    st.han();
+                    i = next;
+                }
+                // A numeral, a Simplified form of another length, or the end of the run.
+                let Some(u) = unit(units, i).filter(|&u| is_bmp_han(u)) else {
+                    break;
+                };
+                let v = han_entry(u);
+                if v == HAN_WIDE && t2s_on {
+                    return false;
+                }
+                if v == HAN_NUMERAL {
+                    st.numeral();
+                } else {
+                    st.han();
+                }
+                w.dec3(utf8_3(u));
+                w.mat3(utf8_3(han_fold(u, v, t2s_on)));
+                i += 1;
+            }
+            st.han_end(u32::try_from(i - start).unwrap_or(u32::MAX));
+            continue;
+        }
+        i += 1;
+        match u {
+            0xFF01..=0xFF5E if o.nfkc => {
+                let m = w.narrowed(segs, &mut same, u, fullwidth_ascii(u, o.case_fold));
+                if m.is_ascii_alphanumeric() {
+                    st.alnum(m);
+                } else {
+                    st.pair(m);
+                    st.separator(is_sentence_punct(char::from(m)));
+                }
+            }
+            0x3000 if o.nfkc => {
+                w.narrowed(segs, &mut same, u, b' ');
+                st.pair(b' ');
+                st.separator(false);
+            }
+            0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F => {
+                // CJK punctuation: separators no step changes.
+                let bytes = utf8_3(u);
+                w.dec3(bytes);
+                w.mat3(bytes);
+                st.prev = 0x80;
+                st.separator(char::from_u32(u).is_some_and(is_sentence_punct));
+            }
+            // Invisible characters, and anything else: the watched pass decides.
+            _ => return false,
+        }
+        if st.busy {
+            return false;
+        }
+    }
+    st.end_word();
+    end_same(segs, &mut same, offset(w.d));
+    !st.busy
+}
+
+/// Whether the UTF-16BE text `data` is normalized by the pass without the watch (tests
+/// check that common messages are, and that texts the watch acts on are not).
+#[cfg(test)]
+pub(in crate::normalize) fn takes_plain_pass(o: &NormalizeOptions, data: &[u8]) -> bool {
+    let (units, _) = data.as_chunks::<2>();
+    let cap = units.len() * 3;
+    let (mut dec, mut mat) = (vec![0u8; cap], vec![0u8; cap]);
+    let mut w = Writer {
+        dec: &mut dec,
+        mat: &mut mat,
+        d: 0,
+        m: 0,
+    };
+    units_plain(o, units, &mut w, &mut Vec::new())
+}
+
+/// The ASCII character NFKC gives for the fullwidth form `u` (U+FF01 to U+FF5E, 0xFEE0
+/// above it), lower-cased when `case_fold`.
+#[inline]
+fn fullwidth_ascii(u: u32, case_fold: bool) -> u8 {
+    let a = u.wrapping_sub(0xFEE0) as u8;
+    if case_fold { a.to_ascii_lowercase() } else { a }
 }
 
 /// The code unit at `i`.
@@ -212,17 +508,7 @@ fn units_text(
         i += 1;
         let ok = match u {
             0xFF01..=0xFF5E if o.nfkc => {
-                // Fullwidth ASCII: NFKC gives the ASCII character 0xFEE0 below.
-                let a = (u - 0xFEE0) as u8;
-                let m = if o.case_fold {
-                    a.to_ascii_lowercase()
-                } else {
-                    a
-                };
-                end_same(segs, &mut same, src);
-                map_seg(segs, offset(w.m), src, src.saturating_add(3));
-                w.dec3(utf8_3(u));
-                w.mat1(m);
+                let m = w.narrowed(segs, &mut same, u, fullwidth_ascii(u, o.case_fold));
                 if m.is_ascii_alphanumeric() {
                     watch.feed(char::from(m))
                 } else if matches!(m, b',' | b'!' | b'?' | b';') {
@@ -233,10 +519,7 @@ fn units_text(
                 }
             }
             0x3000 if o.nfkc => {
-                end_same(segs, &mut same, src);
-                map_seg(segs, offset(w.m), src, src.saturating_add(3));
-                w.dec3(utf8_3(u));
-                w.mat1(b' ');
+                w.narrowed(segs, &mut same, u, b' ');
                 watch.separator(b' ')
             }
             0x3001..=0x3003 | 0x3008..=0x3011 | 0x3014..=0x301F => {
