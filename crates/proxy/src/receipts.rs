@@ -4,17 +4,23 @@
 //! The map is bounded twice: entries expire after the configured TTL (default 72 h,
 //! beyond the usual validity period), and beyond `max_entries` the oldest is forgotten.
 //! It is split into shards so upstream sessions recording ids in parallel rarely meet
-//! on a lock; no lock is held across an await. Ids of up to 24 bytes (all common
-//! formats) are stored inline: recording one allocates nothing but the map's own
-//! growth. The shards grow as ids arrive rather than being sized for the bound up
-//! front: a table sized for 1 000 000 ids is ~115 MiB that random inserts touch all
-//! over within seconds, and measured no cheaper per insert than a growing one.
+//! on a lock; no lock is held across an await.
+//!
+//! Each shard keeps its records once, in insertion order, in a ring (`VecDeque`):
+//! expiry and the bound both forget from the front. The ring is indexed by a
+//! SwissTable of 8-byte entries, the id's 32-bit hash tag and the record's slot
+//! number, so recording an id writes one record at the ring's end and one small index
+//! entry, and the index (about 9 bytes per id) is what random inserts touch, not the
+//! records. Ids of up to 24 bytes (all common formats) are stored inline: recording
+//! one allocates nothing but the ring's and the index's own growth. Both grow as ids
+//! arrive rather than being sized for the bound up front, and the ring never beyond it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use compact_str::CompactString;
+use hashbrown::HashTable;
 use parking_lot::Mutex;
 
 const SHARDS: usize = 16;
@@ -28,18 +34,53 @@ pub(crate) struct Owner {
     pub(crate) pool: usize,
 }
 
+/// One recorded id, in the ring.
 #[derive(Debug)]
-struct Entry {
-    owner: Owner,
+struct Record {
+    id: CompactString,
+    account: Arc<str>,
     expires_ms: u64,
+    pool: u32,
+    /// The id's hash tag, so forgetting the record finds its index entry without
+    /// hashing the id again.
+    tag: u32,
+}
+
+/// An index entry: the id's hash tag in the high half, the record's slot number in
+/// the low half.
+fn entry(tag: u32, slot: u32) -> u64 {
+    (u64::from(tag) << 32) | u64::from(slot)
+}
+
+fn tag_of(e: u64) -> u32 {
+    // ok: the high half of a u64 fits a u32.
+    #[allow(clippy::cast_possible_truncation)]
+    let t = (e >> 32) as u32;
+    t
+}
+
+fn slot_of(e: u64) -> u32 {
+    // ok: the low half, truncation intended.
+    #[allow(clippy::cast_possible_truncation)]
+    let s = e as u32;
+    s
+}
+
+/// The index's hash of an entry, from its tag alone (so growing the index never reads
+/// a record): the tag spread over 64 bits, as the table takes its bucket from the low
+/// bits and its control byte from the top ones.
+fn spread(tag: u32) -> u64 {
+    u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 #[derive(Debug, Default)]
 struct Shard {
-    map: HashMap<CompactString, Entry, foldhash::fast::RandomState>,
-    /// Insertion order with expiry; entries may be stale (re-inserted or evicted ids),
-    /// which is checked on removal.
-    order: VecDeque<(u64, CompactString)>,
+    /// Records in insertion order, oldest first. A record whose id was recorded again
+    /// later is stale: the index points at the newer one.
+    ring: VecDeque<Record>,
+    /// Slot number of the ring's front record (slot numbers count inserts, wrapping).
+    head: u32,
+    index: HashTable<u64>,
 }
 
 /// The message_id map.
@@ -53,7 +94,8 @@ pub(crate) struct Receipts {
 
 impl Receipts {
     pub(crate) fn new(max_entries: usize, ttl_ms: u64) -> Receipts {
-        let per_shard = max_entries.div_ceil(SHARDS).max(1);
+        // Slot numbers are u32 and wrap: a shard's ring stays far below 2^31 records.
+        let per_shard = max_entries.div_ceil(SHARDS).clamp(1, 1 << 30);
         Receipts {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard,
@@ -62,11 +104,16 @@ impl Receipts {
         }
     }
 
-    fn shard(&self, id: &str) -> &Mutex<Shard> {
-        let i = usize::try_from(self.hasher.hash_one(id) % SHARDS as u64).unwrap_or(0);
+    /// The shard and hash tag of `id`, from independent bits of one hash.
+    fn locate(&self, id: &str) -> (&Mutex<Shard>, u32) {
+        let h = self.hasher.hash_one(id);
+        let i = usize::try_from(h >> 60).unwrap_or(0) % SHARDS;
         // ok: `i < SHARDS` and `shards` has exactly SHARDS entries.
         #[allow(clippy::indexing_slicing)]
-        &self.shards[i]
+        let shard = &self.shards[i];
+        // ok: the low half of the hash is the tag, truncation intended.
+        #[allow(clippy::cast_possible_truncation)]
+        (shard, h as u32)
     }
 
     /// Remembers that `id` belongs to `owner` (replacing an older owner of the same id).
@@ -75,12 +122,37 @@ impl Receipts {
             return;
         }
         let expires_ms = now_ms.saturating_add(self.ttl_ms);
-        let mut s = self.shard(id).lock();
+        let (shard, tag) = self.locate(id);
+        let mut s = shard.lock();
         s.expire(now_ms);
-        while s.map.len() >= self.per_shard && s.evict_oldest() {}
-        let id = CompactString::new(id);
-        s.map.insert(id.clone(), Entry { owner, expires_ms });
-        s.order.push_back((expires_ms, id));
+        while s.ring.len() >= self.per_shard && s.forget_oldest() {}
+        if s.ring.len() == s.ring.capacity() {
+            // Grow by doubling as usual, but never past the bound.
+            let more = s.ring.len().max(16).min(self.per_shard - s.ring.len());
+            s.ring.reserve_exact(more);
+        }
+        // ok: the ring holds fewer than 2^30 records.
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = s.head.wrapping_add(s.ring.len() as u32);
+        let Shard { ring, head, index } = &mut *s;
+        let head = *head;
+        let same_id = |e: &u64| {
+            tag_of(*e) == tag && record(ring, head, slot_of(*e)).is_some_and(|r| r.id == id)
+        };
+        match index.find_mut(spread(tag), same_id) {
+            // Recorded before: point at the new record, the old one goes stale.
+            Some(e) => *e = entry(tag, slot),
+            None => {
+                index.insert_unique(spread(tag), entry(tag, slot), |e| spread(tag_of(*e)));
+            }
+        }
+        ring.push_back(Record {
+            id: CompactString::new(id),
+            account: owner.account,
+            expires_ms,
+            pool: u32::try_from(owner.pool).unwrap_or(u32::MAX),
+            tag,
+        });
     }
 
     /// The owner of `id`, trying the id as given and then the spellings SMSCs are known
@@ -96,11 +168,19 @@ impl Receipts {
     }
 
     fn get(&self, id: &str, now_ms: u64) -> Option<Owner> {
-        let s = self.shard(id).lock();
-        s.map
-            .get(id)
-            .filter(|e| e.expires_ms > now_ms)
-            .map(|e| e.owner.clone())
+        let (shard, tag) = self.locate(id);
+        let s = shard.lock();
+        let r = s
+            .index
+            .find(spread(tag), |e| {
+                tag_of(*e) == tag
+                    && record(&s.ring, s.head, slot_of(*e)).is_some_and(|r| r.id == id)
+            })
+            .and_then(|e| record(&s.ring, s.head, slot_of(*e)))?;
+        (r.expires_ms > now_ms).then(|| Owner {
+            account: Arc::clone(&r.account),
+            pool: usize::try_from(r.pool).unwrap_or(usize::MAX),
+        })
     }
 
     /// Drops expired entries (housekeeping).
@@ -110,40 +190,36 @@ impl Receipts {
         }
     }
 
-    /// Entries held.
+    /// Entries held (ids recorded again count once).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().map.len()).sum()
+        self.shards.iter().map(|s| s.lock().index.len()).sum()
     }
+}
+
+/// The record in slot number `slot` of a ring whose front is slot number `head`.
+fn record(ring: &VecDeque<Record>, head: u32, slot: u32) -> Option<&Record> {
+    ring.get(usize::try_from(slot.wrapping_sub(head)).ok()?)
 }
 
 impl Shard {
     fn expire(&mut self, now_ms: u64) {
-        while let Some((exp, _)) = self.order.front() {
-            if *exp > now_ms {
-                break;
-            }
-            if let Some((exp, id)) = self.order.pop_front() {
-                self.remove_if(&id, exp);
-            }
+        while self.ring.front().is_some_and(|r| r.expires_ms <= now_ms) {
+            self.forget_oldest();
         }
     }
 
-    /// Forgets the oldest entry; false when there is none.
-    fn evict_oldest(&mut self) -> bool {
-        match self.order.pop_front() {
-            Some((exp, id)) => {
-                self.remove_if(&id, exp);
-                true
-            }
-            None => false,
+    /// Forgets the oldest record, and its index entry unless the id was recorded again
+    /// since; false when there is none.
+    fn forget_oldest(&mut self) -> bool {
+        let Some(r) = self.ring.pop_front() else {
+            return false;
+        };
+        let e = entry(r.tag, self.head);
+        self.head = self.head.wrapping_add(1);
+        if let Ok(found) = self.index.find_entry(spread(r.tag), |x| *x == e) {
+            found.remove();
         }
-    }
-
-    /// Removes `id` if its entry is the one queued with `exp` (not a later insert).
-    fn remove_if(&mut self, id: &str, exp: u64) {
-        if self.map.get(id).is_some_and(|e| e.expires_ms == exp) {
-            self.map.remove(id);
-        }
+        true
     }
 }
 
@@ -284,6 +360,83 @@ mod tests {
         // The first insert's queue entry expires at 100 but must not remove the second.
         r.purge(120);
         assert_eq!(r.lookup("x", 120), Some(owner("b")));
+    }
+
+    #[test]
+    fn an_id_recorded_again_and_again_is_one_entry_and_stays_bounded() {
+        let r = Receipts::new(SHARDS * 4, 1_000_000);
+        for i in 0..100 {
+            r.insert("same", owner(if i % 2 == 0 { "a" } else { "b" }), i);
+        }
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.lookup("same", 100), Some(owner("b")));
+        for s in &r.shards {
+            assert!(s.lock().ring.len() <= 4);
+        }
+        // The stale records of "same" are forgotten without taking the live one along.
+        r.insert("other", owner("c"), 200);
+        assert_eq!(r.lookup("same", 201), Some(owner("b")));
+    }
+
+    #[test]
+    fn slot_numbers_wrap() {
+        let r = Receipts::new(SHARDS * 8, 100);
+        for s in &r.shards {
+            s.lock().head = u32::MAX - 5;
+        }
+        for i in 0..200u64 {
+            r.insert(&format!("w{i}"), owner("a"), i);
+            assert_eq!(r.lookup(&format!("w{i}"), i), Some(owner("a")));
+        }
+        assert!(r.len() <= SHARDS * 8);
+        assert_eq!(r.lookup("w199", 250), Some(owner("a")));
+        assert_eq!(r.lookup("w100", 250), None, "expired at 200");
+        r.purge(400);
+        assert_eq!(r.len(), 0);
+    }
+
+    #[test]
+    fn records_hold_the_pool_and_the_account() {
+        let r = Receipts::new(100, 1000);
+        let o = Owner {
+            account: Arc::from("acme"),
+            pool: 3,
+        };
+        r.insert("p1", o.clone(), 0);
+        assert_eq!(r.lookup("p1", 1), Some(o));
+    }
+
+    proptest::proptest! {
+        /// Without reaching the bound, the map answers as a plain map of the latest
+        /// owner of each id with its expiry would.
+        #[test]
+        fn matches_a_plain_map(ops in proptest::collection::vec((0u8..3, 0u8..40, 0u64..5), 1..300)) {
+            let ttl = 50;
+            let r = Receipts::new(100_000, ttl);
+            let mut model: std::collections::HashMap<String, (String, u64)> = Default::default();
+            let mut now = 0u64;
+            for (op, id, dt) in ops {
+                now += dt;
+                let id = format!("id{id}");
+                match op {
+                    0 | 1 => {
+                        let acct = format!("acct{}", now % 3);
+                        r.insert(&id, owner(&acct), now);
+                        model.insert(id, (acct, now + ttl));
+                    }
+                    _ => {
+                        let want = model
+                            .get(&id)
+                            .filter(|(_, exp)| *exp > now)
+                            .map(|(a, _)| owner(a));
+                        proptest::prop_assert_eq!(r.get(&id, now), want);
+                    }
+                }
+            }
+            r.purge(now);
+            let live = model.values().filter(|(_, exp)| *exp > now).count();
+            proptest::prop_assert_eq!(r.len(), live);
+        }
     }
 
     #[test]
