@@ -183,6 +183,10 @@ impl DownLink {
                     buf = BytesMut::new();
                 }
                 self.wake.notified().await;
+                // Let every task already runnable (the other upstream sessions' readers
+                // relaying answers to this connection) append before the write: one
+                // write per round of the scheduler, not one per waker.
+                tokio::task::yield_now().await;
                 continue;
             }
             let written = match write_timeout {

@@ -1081,6 +1081,10 @@ async fn run_link_writer(
                 break true;
             }
             handle.wake.notified().await;
+            // Let every task already runnable (the other ESME sessions with submits for
+            // this connection) append before the write: one write per round of the
+            // scheduler, not one per session that woke the writer.
+            tokio::task::yield_now().await;
             continue;
         }
         if io.write_all(&buf).await.is_err() {
