@@ -237,3 +237,57 @@ fn three_dotted_words_with_a_link_are_caught_abbreviations_pass() {
         "See the spec at docs.example.com/v2, section 4.2.1 and the fix in lib.rs",
     ]);
 }
+
+#[test]
+fn garbled_and_glued_links_count_as_links() {
+    assert_caught(&[
+        (
+            "Your debit card is locked due to unusual activity, unlock it at http : // card-desk.example/u",
+            "en-account-locked",
+        ),
+        (
+            "Your debit card is locked due to unusual activity, unlock it at http:/card-desk.example",
+            "en-account-locked",
+        ),
+        (
+            "Your debit card is locked due to unusual activity, unlock it at http:card-desk.example",
+            "en-account-locked",
+        ),
+        (
+            "Your overdue toll invoice is on hold, pay the balance, details:pay-toll.example/k2",
+            "en-toll-invoice",
+        ),
+        (
+            "Your subscr1pt1on has expired today, renew your bill //@renew-now.example/q8",
+            "en-subscription-lapse",
+        ),
+        (
+            "Shocking news about the TV doctor Dr Oz:health-clip.example/v1",
+            "en-celebrity-bait",
+        ),
+        (
+            "look who died in a crash, so sad, the video: news-clip.example/v before it is taken down",
+            "en-shock-bait",
+        ),
+    ]);
+}
+
+#[test]
+fn the_link_only_rules_need_a_link_that_is_plainly_one() {
+    // A bare host name (no scheme, `www.` or path) is not enough for the rules whose other
+    // words are everyday ones; with a path it is.
+    assert_pass(&[
+        "hey its Jo, wanna meet up? I'm at cafe.example tonight",
+        "Is this you in the photo? Ask at desk.example",
+    ]);
+    assert_caught(&[
+        (
+            "hey its Jo, wanna meet up? text me here date-chat.example/jo",
+            "en-stranger-invite-link",
+        ),
+        (
+            "hey its Jo, wanna meet up? text me here http:/date-chat.example",
+            "en-stranger-invite-link",
+        ),
+    ]);
+}
