@@ -29,7 +29,7 @@ use smppguard_text::{NormalizeOptions, Normalizer};
 use crate::error::{Diagnostic, Error, Problem};
 use crate::list::{List, ListKind};
 use crate::model::{Action, Category, Field, Mode};
-use crate::pack::{Cond, HsExpr, RuleDef, RulePack, TermDef, TermKind};
+use crate::pack::{Cond, HsExpr, Node, RuleDef, RulePack, TermDef, TermKind};
 
 mod bytewise;
 #[cfg(test)]
@@ -279,6 +279,14 @@ pub struct Ruleset {
     /// Pattern names, shared by every verdict that quotes them.
     pub(crate) term_names: Vec<Arc<str>>,
     pub(crate) lists: Vec<List>,
+    /// Per term: its list's index for a list term, [`NO_LIST`] for an expression term
+    /// (the evaluator's copy of each term's kind, compact so it stays in cache).
+    pub(crate) term_list: Vec<u32>,
+    /// Per rule: whether its scope can exclude a message ([`crate::pack::Scope::restricts`]).
+    pub(crate) rule_scoped: Vec<bool>,
+    /// Every rule's condition, flattened ([`Node`]); rule `r`'s root is `cond_root[r]`.
+    pub(crate) cond_nodes: Vec<Node>,
+    pub(crate) cond_root: Vec<u32>,
     /// Term → rules whose own condition names it (CSR).
     term_rule_start: Vec<u32>,
     term_rule_ids: Vec<u32>,
@@ -314,6 +322,9 @@ impl std::fmt::Debug for Ruleset {
 type FieldExprs = (Vec<HsExpr>, Vec<(u32, u32)>);
 
 static SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// [`Ruleset::term_list`] of an expression term.
+pub(crate) const NO_LIST: u32 = u32::MAX;
 
 thread_local! {
     /// Hyperscan databases and explanation regexes compiled on this thread: lets tests
@@ -933,6 +944,20 @@ impl Ruleset {
             }
         }
 
+        let term_list = terms
+            .iter()
+            .map(|t| match t.kind {
+                TermKind::List(l) => l,
+                TermKind::Exprs(_) => NO_LIST,
+            })
+            .collect();
+        let rule_scoped = rules.iter().map(|r| r.scope.restricts()).collect();
+        let mut cond_nodes = Vec::new();
+        let cond_root = rules
+            .iter()
+            .map(|r| r.cond.flatten(&mut cond_nodes))
+            .collect();
+
         let patterns = terms.len();
         let list_entries = lists.iter().map(List::len).sum();
         let rule_ids = rules.iter().map(|r| Arc::from(r.id.as_str())).collect();
@@ -959,6 +984,10 @@ impl Ruleset {
             },
             terms,
             rules,
+            term_list,
+            rule_scoped,
+            cond_nodes,
+            cond_root,
             rule_ids,
             term_names,
             lists,

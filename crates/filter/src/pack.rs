@@ -179,6 +179,63 @@ pub(crate) enum Cond {
     Or(Box<[Cond]>),
 }
 
+/// A node of the rule conditions flattened into one array ([`Cond`] without boxes): the
+/// evaluator walks it on every message, and one contiguous array stays in cache where the
+/// boxed tree does not. Indices are into the same array; an `and`/`or`'s operands are
+/// `len` consecutive nodes from `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Node {
+    Term(u32),
+    Rule(u32),
+    Not(u32),
+    And { start: u32, len: u32 },
+    Or { start: u32, len: u32 },
+}
+
+impl Cond {
+    /// Appends this condition to `nodes` and returns its root's index.
+    pub(crate) fn flatten(&self, nodes: &mut Vec<Node>) -> u32 {
+        let node = match self {
+            Cond::Term(t) => Node::Term(*t),
+            Cond::Rule(r) => Node::Rule(*r),
+            Cond::Not(c) => Node::Not(c.flatten(nodes)),
+            Cond::And(cs) | Cond::Or(cs) => {
+                // The operands' roots, copied side by side after their subtrees.
+                let roots: Vec<u32> = cs.iter().map(|c| c.flatten(nodes)).collect();
+                let start = index(nodes.len());
+                for r in roots {
+                    if let Some(&n) = nodes.get(r as usize) {
+                        nodes.push(n);
+                    }
+                }
+                let len = index(nodes.len()).saturating_sub(start);
+                match self {
+                    Cond::And(_) => Node::And { start, len },
+                    _ => Node::Or { start, len },
+                }
+            }
+        };
+        nodes.push(node);
+        index(nodes.len().saturating_sub(1))
+    }
+}
+
+/// A node index (packs are far below `u32::MAX` nodes).
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+impl Scope {
+    /// Whether the scope can exclude anyone: when not, a rule applies to every message.
+    pub(crate) fn restricts(&self) -> bool {
+        self.restricted
+            || !self.except_accounts.is_empty()
+            || !self.except_groups.is_empty()
+            || !self.senders.is_empty()
+            || !self.destinations.is_empty()
+    }
+}
+
 /// Who a rule applies to. Empty lists mean "everyone".
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scope {

@@ -13,10 +13,10 @@ use std::time::Instant;
 use hyperscan::Matching;
 use smppguard_text::{DecodedPart, MatchText};
 
-use crate::compile::{FieldDb, Ruleset};
+use crate::compile::{FieldDb, NO_LIST, Ruleset};
 use crate::input::{Envelope, Prepared, host_of};
 use crate::model::{Action, Field, Mode};
-use crate::pack::{Cond, Scope, TermKind};
+use crate::pack::{Cond, Node, Scope, TermKind};
 use crate::verdict::{Evidence, MAX_QUOTE, RuleMatch, ScanError, ShadowVerdict, Span, Verdict};
 
 /// Per-thread scanning state: Hyperscan scratch space plus the evaluator's arrays.
@@ -396,10 +396,15 @@ fn evaluate(
         let Some(&r) = st.candidates.get(i) else {
             break;
         };
-        let Some(rule) = rs.rules.get(r as usize) else {
-            continue;
+        let applies = match rs.rule_scoped.get(r as usize) {
+            Some(false) => true,
+            Some(true) => rs
+                .rules
+                .get(r as usize)
+                .is_some_and(|rule| in_scope(&rule.scope, m.env)),
+            None => false,
         };
-        if in_scope(&rule.scope, m.env) && rule_true(rs, r, st, m, lookup) {
+        if applies && rule_true(rs, r, st, m, lookup) {
             st.matched.push(r);
         }
     }
@@ -686,8 +691,8 @@ fn rule_true(rs: &Ruleset, r: u32, st: &mut State, m: &Msg<'_>, lookup: &mut Str
     if st.rule_done.get(i) == Some(&st.generation) {
         return st.rule_value.get(i).copied().unwrap_or(false);
     }
-    let value = match rs.rules.get(i) {
-        Some(rule) => eval(rs, &rule.cond, st, m, lookup),
+    let value = match rs.cond_root.get(i) {
+        Some(&root) => eval(rs, root, st, m, lookup),
         None => false,
     };
     if let (Some(d), Some(v)) = (st.rule_done.get_mut(i), st.rule_value.get_mut(i)) {
@@ -697,19 +702,27 @@ fn rule_true(rs: &Ruleset, r: u32, st: &mut State, m: &Msg<'_>, lookup: &mut Str
     value
 }
 
-fn eval(rs: &Ruleset, c: &Cond, st: &mut State, m: &Msg<'_>, lookup: &mut String) -> bool {
-    match c {
-        Cond::Term(t) => term_true(rs, *t, st, m, lookup),
-        Cond::Rule(r) => rule_true(rs, *r, st, m, lookup),
-        Cond::Not(c) => !eval(rs, c, st, m, lookup),
-        Cond::And(cs) => cs.iter().all(|c| eval(rs, c, st, m, lookup)),
-        Cond::Or(cs) => cs.iter().any(|c| eval(rs, c, st, m, lookup)),
+/// The value of node `n` of the flattened conditions ([`Node`]).
+fn eval(rs: &Ruleset, n: u32, st: &mut State, m: &Msg<'_>, lookup: &mut String) -> bool {
+    let operands = |start: u32, len: u32| start..start.saturating_add(len);
+    match rs.cond_nodes.get(n as usize) {
+        Some(&Node::Term(t)) => term_true(rs, t, st, m, lookup),
+        Some(&Node::Rule(r)) => rule_true(rs, r, st, m, lookup),
+        Some(&Node::Not(c)) => !eval(rs, c, st, m, lookup),
+        Some(&Node::And { start, len }) => operands(start, len).all(|c| eval(rs, c, st, m, lookup)),
+        Some(&Node::Or { start, len }) => operands(start, len).any(|c| eval(rs, c, st, m, lookup)),
+        None => false,
     }
 }
 
 fn term_true(rs: &Ruleset, t: u32, st: &mut State, m: &Msg<'_>, lookup: &mut String) -> bool {
     let i = t as usize;
     let g = st.generation;
+    match rs.term_list.get(i) {
+        Some(&NO_LIST) => return st.term_true.get(i) == Some(&g),
+        Some(_) => {}
+        None => return false,
+    }
     let Some(term) = rs.terms.get(i) else {
         return false;
     };

@@ -504,3 +504,45 @@ fn regex_normalization_keeps_escapes_and_classes() {
         r"line\s*id\S\W\B\p{Han}\x{4E00}[a-z]"
     );
 }
+
+/// The condition a flattened node stands for.
+fn unflatten(nodes: &[Node], n: u32) -> Cond {
+    match nodes[n as usize] {
+        Node::Term(t) => Cond::Term(t),
+        Node::Rule(r) => Cond::Rule(r),
+        Node::Not(c) => Cond::Not(Box::new(unflatten(nodes, c))),
+        Node::And { start, len } => {
+            Cond::And((start..start + len).map(|i| unflatten(nodes, i)).collect())
+        }
+        Node::Or { start, len } => {
+            Cond::Or((start..start + len).map(|i| unflatten(nodes, i)).collect())
+        }
+    }
+}
+
+fn cond_tree() -> impl proptest::strategy::Strategy<Value = Cond> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        (0u32..50).prop_map(Cond::Term),
+        (0u32..10).prop_map(Cond::Rule)
+    ];
+    leaf.prop_recursive(4, 40, 5, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|c| Cond::Not(Box::new(c))),
+            proptest::collection::vec(inner.clone(), 1..5).prop_map(|v| Cond::And(v.into())),
+            proptest::collection::vec(inner, 1..5).prop_map(|v| Cond::Or(v.into())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn flattened_conditions_keep_their_tree(conds in proptest::collection::vec(cond_tree(), 1..4)) {
+        // Several rules share one array, as in a ruleset.
+        let mut nodes = Vec::new();
+        let roots: Vec<u32> = conds.iter().map(|c| c.flatten(&mut nodes)).collect();
+        for (c, r) in conds.iter().zip(roots) {
+            proptest::prop_assert_eq!(&unflatten(&nodes, r), c);
+        }
+    }
+}
