@@ -173,7 +173,8 @@ impl Writer<'_> {
 /// `busy` may be set where the watch would do nothing, never the other way round.
 #[derive(Default)]
 struct Plain {
-    /// The last byte of the match text, 0x80 after a non-ASCII character.
+    /// The [`pair_class`] of the last character of the match text (`P_OTHER` for a
+    /// non-ASCII one).
     prev: u8,
     /// After a Han character: separators since, and whether one is sentence punctuation.
     gap: Option<(u32, bool)>,
@@ -198,22 +199,14 @@ struct Plain {
 impl Plain {
     /// One byte of the match text that came from an ASCII or fullwidth ASCII character:
     /// the byte pairs every URL-defanging trigger holds (`(d`, `[.`, ` .`, ` d`, `. `,
-    /// `hx`), and a `0` or `1` beside a letter (a look-alike digit).
+    /// `hx`), and a `0` or `1` beside a letter (a look-alike digit), looked up by the
+    /// bytes' [`pair_class`]es.
     #[inline]
     fn pair(&mut self, cur: u8) {
-        let p = self.prev;
-        let cur_d = cur | 0x20 == b'd';
-        let cur_letter = cur.is_ascii_alphabetic();
-        let prev_letter = p.is_ascii_alphabetic();
-        let defang = (matches!(p, b'[' | b'(' | b'{' | b'<')
-            && (matches!(cur, b'.' | b' ' | b':') || cur_d))
-            || (p == b' ' && (cur == b'.' || cur_d))
-            || (p == b'.' && cur == b' ')
-            || (p | 0x20 == b'h' && cur | 0x20 == b'x');
-        let lookalike =
-            (matches!(cur, b'0' | b'1') && prev_letter) || (cur_letter && matches!(p, b'0' | b'1'));
-        self.busy |= defang || lookalike;
-        self.prev = cur;
+        let c = pair_class(cur);
+        let row = PAIRS.get(usize::from(self.prev)).copied().unwrap_or(0);
+        self.busy |= (row >> c) & 1 != 0;
+        self.prev = c;
     }
 
     /// A letter, digit or Han character: the start of a word or more of one.
@@ -274,7 +267,7 @@ impl Plain {
             self.busy = true;
         }
         self.word_chars(0);
-        self.prev = 0x80;
+        self.prev = P_OTHER;
     }
 
     /// A Han character other than a numeral.
@@ -298,6 +291,89 @@ impl Plain {
         self.word_len += count;
         self.gap = Some((0, false));
     }
+}
+
+/// [`pair_class`]: a byte no trigger pair holds.
+const P_OTHER: u8 = 0;
+/// [`pair_class`]: `[`, `(`, `{` or `<`.
+const P_BRACKET: u8 = 1;
+/// [`pair_class`]: the space.
+const P_SPACE: u8 = 2;
+/// [`pair_class`]: `.`.
+const P_DOT: u8 = 3;
+/// [`pair_class`]: `:`.
+const P_COLON: u8 = 4;
+/// [`pair_class`]: `d` or `D`.
+const P_D: u8 = 5;
+/// [`pair_class`]: `h` or `H`.
+const P_H: u8 = 6;
+/// [`pair_class`]: `x` or `X`.
+const P_X: u8 = 7;
+/// [`pair_class`]: any other letter.
+const P_LETTER: u8 = 8;
+/// [`pair_class`]: `0` or `1`.
+const P_01: u8 = 9;
+
+/// The class of an ASCII byte for [`Plain::pair`].
+#[inline]
+fn pair_class(b: u8) -> u8 {
+    PAIR_CLASSES.get(usize::from(b)).copied().unwrap_or(P_OTHER)
+}
+
+static PAIR_CLASSES: [u8; 128] = pair_classes();
+
+#[allow(clippy::indexing_slicing)] // ok: every index is an ASCII byte, below 128
+const fn pair_classes() -> [u8; 128] {
+    let mut t = [P_OTHER; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = match b {
+            b'[' | b'(' | b'{' | b'<' => P_BRACKET,
+            b' ' => P_SPACE,
+            b'.' => P_DOT,
+            b':' => P_COLON,
+            b'd' | b'D' => P_D,
+            b'h' | b'H' => P_H,
+            b'x' | b'X' => P_X,
+            b'0' | b'1' => P_01,
+            _ if b.is_ascii_alphabetic() => P_LETTER,
+            _ => P_OTHER,
+        };
+        b += 1;
+    }
+    t
+}
+
+/// For each [`pair_class`] of a first byte, the bit set of second-byte classes that
+/// make a pair [`Plain::pair`] reports.
+static PAIRS: [u16; 10] = pairs();
+
+/// The set of [`pair_class`]es in `classes`, as bits.
+const fn class_bits(classes: &[u8]) -> u16 {
+    let mut m = 0u16;
+    let mut k = 0;
+    while k < classes.len() {
+        #[allow(clippy::indexing_slicing)] // ok: `k` runs below `classes.len()`
+        let c = classes[k];
+        m |= 1 << c;
+        k += 1;
+    }
+    m
+}
+
+#[allow(clippy::indexing_slicing)] // ok: every index is a class, below 10
+const fn pairs() -> [u16; 10] {
+    let letters = class_bits(&[P_D, P_H, P_X, P_LETTER]);
+    let mut t = [0u16; 10];
+    t[P_BRACKET as usize] = class_bits(&[P_DOT, P_SPACE, P_COLON, P_D]);
+    t[P_SPACE as usize] = class_bits(&[P_DOT, P_D]);
+    t[P_DOT as usize] = class_bits(&[P_SPACE]);
+    t[P_H as usize] = class_bits(&[P_X, P_01]);
+    t[P_D as usize] = class_bits(&[P_01]);
+    t[P_X as usize] = class_bits(&[P_01]);
+    t[P_LETTER as usize] = class_bits(&[P_01]);
+    t[P_01 as usize] = letters;
+    t
 }
 
 /// The loop of [`run`] without the watch: writes what [`units_text`] writes when the
@@ -389,7 +465,7 @@ fn units_plain(
                 let bytes = utf8_3(u);
                 w.dec3(bytes);
                 w.mat3(bytes);
-                st.prev = 0x80;
+                st.prev = P_OTHER;
                 st.separator(char::from_u32(u).is_some_and(is_sentence_punct));
             }
             // Invisible characters, and anything else: the watched pass decides.
@@ -587,6 +663,7 @@ fn han_run(
 /// a character of another length: one table load and a select per character, no other
 /// branch, and no bounds checks (the outputs advance in step with the input). Returns
 /// where it stopped.
+#[inline(always)]
 fn plain_han(units: &[[u8; 2]], pos: usize, t2s_on: bool, w: &mut Writer<'_>) -> usize {
     let input = units.get(pos..).unwrap_or(&[]);
     let dec = w
