@@ -457,13 +457,30 @@ fn ascii_text(o: &NormalizeOptions, input: &str, out: &mut MatchText) -> bool {
 /// separators apart, a lone `0`/`1` beside a letter); a sentence-ending `. ` is checked
 /// exactly, dot by dot.
 fn ascii_may_trigger(o: &NormalizeOptions, t: &[u8]) -> bool {
+    // A message-sized text is judged as one block of about its size (the work is the
+    // block's, not the text's); longer text in blocks of 64.
     let n = t.len();
-    // Blocks of the text with `CTX` bytes of the text (or NULs) on either side, so every
-    // position of the block has the neighbours the patterns look at.
-    let mut window = [0u8; WINDOW];
+    let blocks = match n {
+        0..=48 => in_blocks::<48, { 48 + 2 * CTX }>(o, t),
+        49..=80 => in_blocks::<80, { 80 + 2 * CTX }>(o, t),
+        81..=112 => in_blocks::<112, { 112 + 2 * CTX }>(o, t),
+        113..=144 => in_blocks::<144, { 144 + 2 * CTX }>(o, t),
+        145..=176 => in_blocks::<176, { 176 + 2 * CTX }>(o, t),
+        _ => in_blocks::<64, { 64 + 2 * CTX }>(o, t),
+    };
+    blocks || (o.deobfuscate_urls && dot_space_label(t))
+}
+
+/// [`block_triggers`] over the blocks of `B` bytes of `t`, each in a window of `W` bytes
+/// (`B` and `CTX` bytes of the text, or NULs, on either side), so every position of the
+/// block has the neighbours the patterns look at.
+fn in_blocks<const B: usize, const W: usize>(o: &NormalizeOptions, t: &[u8]) -> bool {
+    debug_assert_eq!(W, B + 2 * CTX);
+    let n = t.len();
+    let mut window = [0u8; W];
     let mut start = 0;
     while start < n {
-        let len = (n - start).min(BLOCK);
+        let len = (n - start).min(B);
         window.fill(0);
         let from = start.saturating_sub(CTX);
         let to = (start + len + CTX).min(n);
@@ -472,41 +489,37 @@ fn ascii_may_trigger(o: &NormalizeOptions, t: &[u8]) -> bool {
         if let Some(dst) = window.get_mut(at..at + src.len()) {
             dst.copy_from_slice(src);
         }
-        if block_triggers(&window, o) {
+        if block_triggers::<B, W>(&window, o) {
             return true;
         }
         start += len;
     }
-    o.deobfuscate_urls && dot_space_label(t)
+    false
 }
 
-/// Bytes of text [`ascii_may_trigger`] judges at a time.
-const BLOCK: usize = 64;
 /// Bytes of context on either side of a block: a chain of three single-character words
 /// reaches seven bytes ahead.
 const CTX: usize = 8;
-/// A block with its context.
-const WINDOW: usize = BLOCK + 2 * CTX;
 
-/// Whether some position of the block in `w` (after `CTX` bytes of context; NULs past
-/// the text) starts a trigger pattern. Positions past the block's end are judged too,
+/// Whether some position of the block of `B` bytes in `w` (after `CTX` bytes of context;
+/// NULs past the text) starts a trigger pattern. Positions past the block's end are judged too,
 /// which can only say `true` more often. Byte-wide arithmetic over fixed-size arrays,
 /// with no table lookups or short-circuit operators, so the loops run on vector
 /// registers.
-#[allow(clippy::indexing_slicing)] // ok: every index and range is a constant inside `WINDOW`
-fn block_triggers(w: &[u8; WINDOW], o: &NormalizeOptions) -> bool {
+#[allow(clippy::indexing_slicing)] // ok: every index and range is a constant inside `W`
+fn block_triggers<const B: usize, const W: usize>(w: &[u8; W], o: &NormalizeOptions) -> bool {
     let is = |b: u8, l: u8| u8::from(b == l);
     let lower = |b: u8, l: u8| u8::from(b | 0x20 == l);
-    let mut digit = [0u8; WINDOW];
-    let mut letter = [0u8; WINDOW];
-    let mut alnum = [0u8; WINDOW];
+    let mut digit = [0u8; W];
+    let mut letter = [0u8; W];
+    let mut alnum = [0u8; W];
     for (((&b, d), l), a) in w.iter().zip(&mut digit).zip(&mut letter).zip(&mut alnum) {
         *d = u8::from(b.wrapping_sub(b'0') < 10);
         *l = u8::from((b | 0x20).wrapping_sub(b'a') < 26);
         *a = *d | *l;
     }
     // Single-character words: a letter or digit between two bytes that are neither.
-    let mut single = [0u8; WINDOW];
+    let mut single = [0u8; W];
     for (((s, &p), &c), &n) in single[1..]
         .iter_mut()
         .zip(&alnum[..])
@@ -521,7 +534,7 @@ fn block_triggers(w: &[u8; WINDOW], o: &NormalizeOptions) -> bool {
         u8::from(o.collapse_separators),
     );
     let mut flags = 0u8;
-    for j in CTX..CTX + BLOCK {
+    for j in CTX..CTX + B {
         let (c, n1, n2, n3) = (w[j], w[j + 1], w[j + 2], w[j + 3]);
         let bracket = is(c, b'[') | is(c, b'(') | is(c, b'{') | is(c, b'<');
         let dot_word = is(c, b' ') & lower(n1, b'd') & lower(n2, b'o') & lower(n3, b't');
