@@ -31,7 +31,7 @@ use crate::downlink::DownLink;
 use crate::framed::{Outgoing, ReadError, SmppCodec};
 use crate::registry::DownCmd;
 use crate::relay::{InFlight, Reply, UpReply};
-use crate::server::{Phase, Shared};
+use crate::server::{Live, Phase, Shared};
 use crate::stats::inc;
 use crate::submit::{Requester, handle_request};
 use crate::upstream::{SequenceCounter, read_frame};
@@ -106,6 +106,17 @@ struct Session {
     unbinding: Option<Instant>,
     /// The limiter's bind slot, freed when the session ends.
     _bind_permit: Option<smppguard_limits::Permit>,
+    /// The account's configuration and route as of the live configuration they were
+    /// looked up in, so a request costs a pointer compare instead of two lookups by
+    /// name until the next reload.
+    resolved: Option<Resolved>,
+}
+
+/// An account's configuration and route, resolved by name in one live configuration.
+struct Resolved {
+    live: Arc<Live>,
+    account: Arc<AccountConfig>,
+    route: Arc<[usize]>,
 }
 
 /// What ends a bound session.
@@ -363,6 +374,7 @@ impl Conn {
             mt_pending: HashMap::new(),
             mt_deadlines: VecDeque::new(),
             unbinding: None,
+            resolved: None,
             _bind_permit: s.bind_permit,
         }
     }
@@ -539,24 +551,37 @@ impl Conn {
                     self.read_at,
                 );
                 let live = shared.live.load();
-                let Some(account) = live.config.accounts.get(&*s.system_id) else {
-                    // Removed by a reload; the session is being unbound.
-                    reply.answer(Outcome::Draining, shared.fixed.relay.draining_status);
-                    return Ok(());
+                let resolved = match s.resolved.take() {
+                    Some(r) if Arc::ptr_eq(&r.live, &live) => r,
+                    _ => {
+                        let Some(account) = live.config.accounts.get(&*s.system_id) else {
+                            // Removed by a reload; the session is being unbound.
+                            reply.answer(Outcome::Draining, shared.fixed.relay.draining_status);
+                            return Ok(());
+                        };
+                        let Some(route) = live.routes.get(&account.route) else {
+                            reply
+                                .answer(Outcome::NoUpstream, shared.fixed.relay.no_upstream_status);
+                            return Ok(());
+                        };
+                        Resolved {
+                            live: Arc::clone(&live),
+                            account: Arc::clone(account),
+                            route: Arc::clone(route),
+                        }
+                    }
                 };
-                let Some(route) = live.routes.get(&account.route) else {
-                    reply.answer(Outcome::NoUpstream, shared.fixed.relay.no_upstream_status);
-                    return Ok(());
-                };
+                drop(live);
                 handle_request(
                     &Requester {
                         shared,
-                        account,
-                        route,
+                        account: &resolved.account,
+                        route: &resolved.route,
                     },
                     frame,
                     reply,
                 );
+                s.resolved = Some(resolved);
                 Ok(())
             }
             CommandId::ENQUIRE_LINK => Self::answer(s, &h, CommandStatus::ESME_ROK).await,

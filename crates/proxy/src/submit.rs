@@ -156,6 +156,8 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
             source_addr: source.clone().into_owned(),
             destination_addr: destination.clone().into_owned(),
         };
+        // The read that brought the part is its time: no clock read per part.
+        let now_ms = shared.ms_at(reply.arrived());
         let token = HeldPart {
             frame,
             reply,
@@ -165,10 +167,7 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
             esm_class: input.esm_class,
             service_type: Box::from(&*service_type),
         };
-        match shared
-            .hold
-            .push(&key, &input, &decoded, token, shared.now_ms())
-        {
+        match shared.hold.push(&key, &input, &decoded, token, now_ms) {
             PushOutcome::Held => inc(&shared.stats.parts_held),
             PushOutcome::Complete(msg) => {
                 inc(&shared.stats.parts_held);
@@ -258,7 +257,9 @@ struct Envelope<'a> {
 /// ASCII addresses of real traffic), so the common case allocates nothing.
 fn envelope<'a>(body: &'a Body) -> (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>) {
     fn s(b: &[u8]) -> Cow<'_, str> {
-        String::from_utf8_lossy(b)
+        // The validating check alone first: `from_utf8_lossy` walks chunk by chunk
+        // even when, as almost always, the field is plain ASCII.
+        std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed)
     }
     let none = || Cow::Borrowed("");
     match body {
