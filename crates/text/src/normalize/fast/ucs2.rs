@@ -417,6 +417,11 @@ fn units_plain(
         }
         if is_bmp_han(u) {
             st.han_start();
+            if st.busy {
+                // Most often separators to collapse (`信 用 卡`): the watched pass takes
+                // over before more is written twice.
+                return false;
+            }
             let start = i;
             loop {
                 let next = plain_han(units, i, t2s_on, w);
