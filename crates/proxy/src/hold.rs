@@ -38,6 +38,15 @@ pub(crate) struct HeldPart {
     pub(crate) service_type: Box<str>,
 }
 
+/// Whether deadline `a` is set and comes before `b` (or `b` is unset).
+fn earlier(a: Option<u64>, b: Option<u64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a < b,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// The held parts of every account.
 #[derive(Debug)]
 pub(crate) struct Hold {
@@ -63,8 +72,14 @@ impl Hold {
         token: HeldPart,
         now_ms: u64,
     ) -> PushOutcome<HeldPart> {
-        let outcome = self.inner.lock().push(key, input, decoded, token, now_ms);
-        if matches!(outcome, PushOutcome::Held) {
+        let mut inner = self.inner.lock();
+        let before = inner.next_deadline();
+        let outcome = inner.push(key, input, decoded, token, now_ms);
+        let after = inner.next_deadline();
+        drop(inner);
+        // The timer sleeps until the earliest deadline: wake it only when that moved
+        // earlier (the first message held), not for every part held behind it.
+        if matches!(outcome, PushOutcome::Held) && earlier(after, before) {
             self.wake.notify_one();
         }
         outcome
@@ -93,5 +108,20 @@ impl Hold {
     /// Bytes held, as the bounds count them.
     pub(crate) fn held_bytes(&self) -> usize {
         self.inner.lock().held_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::earlier;
+
+    #[test]
+    fn the_timer_is_woken_only_for_an_earlier_deadline() {
+        assert!(earlier(Some(5), None));
+        assert!(earlier(Some(5), Some(6)));
+        assert!(!earlier(Some(6), Some(6)));
+        assert!(!earlier(Some(7), Some(6)));
+        assert!(!earlier(None, Some(6)));
+        assert!(!earlier(None, None));
     }
 }
