@@ -1,12 +1,12 @@
 //! URLs, host names and phone numbers found in the match text, as separate fields rules can
 //! match (a blocklist of domains, a blocklist of numbers).
 //!
-//! Links are found in two passes, both linear and without a regex engine:
-//! - [`scheme_spans`]: every `http`/`https` scheme, also the mistyped and spaced forms
-//!   senders use to slip past link filters (`http:/host`, `http:host`, `http//:host`,
-//!   `http : // host`); the value is written with a proper `http://` or `https://`.
-//! - [`link_spans`]: host names around each dot (`www.`, a known top-level domain, or a
-//!   path), as [`url_spans`] finds them for separator collapsing, plus a host with a path
+//! Links are found around each dot, in one linear pass without a regex engine:
+//! - [`url_spans`], which separator collapsing follows: links around each dot (a scheme,
+//!   `www.`, a known top-level domain, or a path).
+//! - [`link_spans`], what [`MatchText::urls`] holds: the same, plus the mistyped and spaced
+//!   `http`/`https` schemes senders use to slip past link filters (`http:/host`,
+//!   `http:host`, `http//:host`, `http : // host`), written with a proper scheme, and a host with a path
 //!   glued to a colon, slash or `@` (`details:tiny.example/x`, `//@short.example/x`) and a
 //!   host with a path under any top-level domain of 2 to 12 letters.
 
@@ -24,7 +24,7 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
     let mut phones = std::mem::take(&mut out.phones);
     let text = out.text.as_bytes();
     if o.extract_urls {
-        let mut push = |link: Link| {
+        let push = |link: Link| {
             urls.push(
                 out.original_range(link.start..link.end),
                 link.start..link.end,
@@ -39,28 +39,7 @@ pub(super) fn run(o: &NormalizeOptions, out: &mut MatchText) {
                 },
             );
         };
-        // The two passes merged in text order; a link starting inside an earlier one is
-        // part of it (`x.co/r?u=http://y.co`), and a scheme wins a tie with a bare host.
-        let mut schemes = scheme_spans(text).peekable();
-        let mut last_end = 0;
-        link_spans(text, |start, end| {
-            while let Some(s) = schemes.next_if(|s| s.start <= start) {
-                if s.start >= last_end {
-                    last_end = s.end;
-                    push(s);
-                }
-            }
-            if start >= last_end {
-                last_end = end;
-                push(Link::bare(start, end));
-            }
-        });
-        for s in schemes {
-            if s.start >= last_end {
-                last_end = s.end;
-                push(s);
-            }
-        }
+        link_spans(text, push);
     }
     if o.extract_phones && has_digits(text, 7) {
         phone_spans(text, urls.as_slice(), |range| {
@@ -127,25 +106,34 @@ impl Link {
 
 /// Calls `found(start, end)` for each URL or host name in `text`, in order: what
 /// separator collapsing leaves alone.
-pub(super) fn url_spans(text: &[u8], found: impl FnMut(usize, usize)) {
-    host_spans(text, false, found);
+pub(super) fn url_spans(text: &[u8], mut found: impl FnMut(usize, usize)) {
+    host_spans(text, false, |link| found(link.start, link.end));
 }
 
-/// Calls `found(start, end)` for each host name or URL that [`url_spans`] finds, and for
-/// the glued and long-TLD hosts with a path it leaves to the collapsing rules: the bare
-/// links of [`MatchText::urls`].
-fn link_spans(text: &[u8], found: impl FnMut(usize, usize)) {
+/// Calls `found` for each link of [`MatchText::urls`], in order: what [`url_spans`] finds,
+/// the glued and long-TLD hosts with a path it leaves to the collapsing rules, and the
+/// garbled schemes of [`scheme_at`] that hold a dot or a slash. A link that starts inside an
+/// earlier one is part of it (`x.co/r?u=http://y.co`); a garbled scheme wins over a host
+/// that starts at or after it.
+fn link_spans(text: &[u8], found: impl FnMut(Link)) {
     host_spans(text, true, found);
 }
 
 /// The search behind [`url_spans`] and [`link_spans`]; `glued` admits the extra shapes.
-fn host_spans(text: &[u8], glued: bool, mut found: impl FnMut(usize, usize)) {
-    // Every URL form this finds holds a dot: look around each dot only.
+fn host_spans(text: &[u8], glued: bool, mut found: impl FnMut(Link)) {
+    // Every URL form this finds holds a dot: look around each dot only; with `glued`, also
+    // around each slash, which a garbled scheme's host may hold instead (`http:host/x`).
     let mut floor = 0;
     let mut search = 0;
     while let Some(dot) = text
         .get(search..)
-        .and_then(|t| memchr::memchr(b'.', t))
+        .and_then(|t| {
+            if glued {
+                memchr::memchr2(b'.', b'/', t)
+            } else {
+                memchr::memchr(b'.', t)
+            }
+        })
         .map(|p| p + search)
     {
         search = dot + 1;
@@ -158,16 +146,25 @@ fn host_spans(text: &[u8], glued: bool, mut found: impl FnMut(usize, usize)) {
         while start > floor && text.get(start - 1).is_some_and(|&b| is_url_byte(b)) {
             start -= 1;
         }
-        let Some((at, end)) = (start..dot).find_map(|p| {
+        let bare = (start..dot).find_map(|p| {
             url_at(text, p, glued)
                 .filter(|&end| end > dot)
-                .map(|end| (p, end))
-        }) else {
+                .map(|end| Link::bare(p, end))
+        });
+        // A garbled scheme starts at most 11 bytes before the host (`https : // host`),
+        // which starts at or after `start`, and must not start after the bare host.
+        let garbled = || {
+            let until = bare.map_or(dot, |b| b.start + 1);
+            (start.saturating_sub(11).max(floor)..until)
+                .filter(|&h| text.get(h).is_some_and(|&b| b | 0x20 == b'h'))
+                .find_map(|h| scheme_at(text, h).filter(|l| l.end > dot))
+        };
+        let Some(link) = glued.then(garbled).flatten().or(bare) else {
             continue;
         };
-        found(at, end);
-        floor = end;
-        search = search.max(end);
+        found(link);
+        floor = link.end;
+        search = search.max(link.end);
     }
 }
 
@@ -330,31 +327,12 @@ fn bare_host(text: &[u8], i: usize) -> Option<usize> {
     (is_tld_bytes(label) || (path && (2..=6).contains(&label.len()))).then_some(e)
 }
 
-/// The links of `text` that start with a scheme, in order: `http` or `https` (also
-/// defanged `hxxp`), then `://`, or one of the forms senders garble it into so that link
-/// filters miss it: white space around the colon and after the slashes (`http : // host`),
-/// one slash or none (`http:/host`, `http:host`), or the colon after the slashes
-/// (`http//:host`). The host must start with a letter, a digit or `@`. A link is written
-/// with a proper scheme (`http://host`), and the search goes on after its end.
-fn scheme_spans(text: &[u8]) -> impl Iterator<Item = Link> + '_ {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        while let Some(h) = text
-            .get(from..)
-            .and_then(|t| memchr::memchr2(b'h', b'H', t))
-            .map(|p| p + from)
-        {
-            from = h + 1;
-            if let Some(link) = scheme_at(text, h) {
-                from = link.end;
-                return Some(link);
-            }
-        }
-        None
-    })
-}
-
-/// A scheme link at `h` (see [`scheme_spans`]).
+/// A link at `h` whose scheme, `http` or `https` (also defanged `hxxp`), is garbled so
+/// that link filters miss it: white space around the colon and after the slashes
+/// (`http : // host`), one slash or none (`http:/host`, `http:host`), or the colon after
+/// the slashes (`http//:host`). The host must start with a letter, a digit or `@`. The
+/// link is written with a proper scheme (`http://host`). A proper `http://host` is not
+/// garbled: the host search finds it.
 fn scheme_at(text: &[u8], h: usize) -> Option<Link> {
     let word = text.get(h..h + 4)?;
     if !(word.eq_ignore_ascii_case(b"http") || word.eq_ignore_ascii_case(b"hxxp")) {
@@ -399,7 +377,10 @@ fn scheme_at(text: &[u8], h: usize) -> Option<Link> {
         }
         after + usize::from(white(after) && after > k)
     };
-    if !at(host).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'@') {
+    // A proper `http://host` is the host search's (its host holds a dot).
+    if !at(host).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'@')
+        || (host == e + 3 && text.get(e..host) == Some(b"://"))
+    {
         return None;
     }
     let mut end = host;
@@ -548,7 +529,17 @@ mod tests {
                 "http://@risu.example/b",
                 "http://@risu.example/b",
             ),
-            // no dot in the host: still a link, the scheme says so
+            (
+                "hxxp:/risu.example/b",
+                "http://risu.example/b",
+                "http:/risu.example/b",
+            ),
+            // a slash instead of a dot
+            (
+                "log in via http:owly/npy3",
+                "http://owly/npy3",
+                "http:owly/npy3",
+            ),
             (
                 "http://localhost/x",
                 "http://localhost/x",
@@ -573,6 +564,8 @@ mod tests {
             "https: //",
             "http:/",
             "shttp//:x",
+            // neither a dot nor a slash
+            "http:owly now",
         ] {
             assert!(
                 links(text).iter().all(|(v, _)| !v.starts_with("http")),
@@ -627,25 +620,67 @@ mod tests {
         let mut found = Vec::new();
         url_spans(b"details:tiny.example/r9", |s, e| found.push((s, e)));
         assert!(found.is_empty());
-        link_spans(b"details:tiny.example/r9", |s, e| found.push((s, e)));
-        assert_eq!(found, vec![(8, 23)]);
+        assert_eq!(link_list(b"details:tiny.example/r9"), [Link::bare(8, 23)]);
+    }
+
+    /// Garbled scheme links found by trying [`scheme_at`] at every byte that hold a dot or a
+    /// slash followed by a URL byte (every link's shape).
+    fn schemes_at_every_byte(text: &[u8]) -> Vec<Link> {
+        let mut found = Vec::new();
+        let mut h = 0;
+        while h < text.len() {
+            let dotted = |l: &Link| {
+                (l.start..l.end).any(|d| {
+                    matches!(text.get(d), Some(b'.' | b'/'))
+                        && text.get(d + 1).is_some_and(|&b| is_url_byte(b))
+                })
+            };
+            match scheme_at(text, h).filter(dotted) {
+                Some(link) => {
+                    h = link.end;
+                    found.push(link);
+                }
+                None => h += 1,
+            }
+        }
+        found
+    }
+
+    fn link_list(text: &[u8]) -> Vec<Link> {
+        let mut links = Vec::new();
+        link_spans(text, |l| links.push(l));
+        links
     }
 
     proptest! {
         #[test]
+        fn every_garbled_scheme_is_found_or_inside_a_link(
+            text in "(http|https|hxxp|[ :/@.a-z0-9\\t]){0,24}"
+        ) {
+            let bytes = text.as_bytes();
+            let links = link_list(bytes);
+            for g in schemes_at_every_byte(bytes) {
+                prop_assert!(
+                    links.iter().any(|l| (l.start..l.end).contains(&g.start)),
+                    "{:?} not found in {:?}", g, links
+                );
+            }
+            for l in &links {
+                if l.scheme.is_some() {
+                    prop_assert_eq!(Some(*l), scheme_at(bytes, l.start));
+                }
+            }
+        }
+
+        #[test]
         fn link_search_is_total_and_ordered(text in "[a-z0-9 :/@.hxtps\\t-]{0,64}") {
             let bytes = text.as_bytes();
             let mut last = 0;
-            for link in scheme_spans(bytes) {
-                prop_assert!(link.start >= last && link.start < link.rest && link.rest < link.end);
+            for link in link_list(bytes) {
+                prop_assert!(link.start >= last && link.start <= link.rest && link.rest < link.end);
                 prop_assert!(link.end <= bytes.len());
                 last = link.end;
             }
-            let mut last = 0;
-            link_spans(bytes, |s, e| {
-                assert!(s >= last && s < e && e <= bytes.len());
-                last = e;
-            });
             let m = Normalizer::new(NormalizeOptions::default()).normalize(&text);
             let mut last = 0;
             for u in m.urls() {
