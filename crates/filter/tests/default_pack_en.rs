@@ -291,3 +291,26 @@ fn the_link_only_rules_need_a_link_that_is_plainly_one() {
         ),
     ]);
 }
+
+#[test]
+fn prize_claims_spelled_the_usual_ways_are_caught() {
+    assert_caught(&[
+        (
+            "You've won a 500 pound voucher! Claim it at prize-desk.example/c",
+            "en-prize-claim",
+        ),
+        (
+            "You have just won a free cruise, text CLAIM to 80082",
+            "en-prize-claim",
+        ),
+        (
+            "You are eligible for a cash prize, call 09061701461 now to claim",
+            "en-prize-claim",
+        ),
+        (
+            "Congratulations, you will win big: claim at lucky-spin.example/w",
+            "en-prize-claim",
+        ),
+    ]);
+    assert_pass(&["You won't believe the queue at the post office, call me later"]);
+}
