@@ -13,6 +13,10 @@
 //! Each case runs twice: `text/…` measures wall time, `text-cpu/…` the benchmark thread's
 //! CPU time, which stays meaningful when other processes share the cores.
 //!
+//! `reassembly/push_3part_ucs2` pushes the three parts of a UCS-2 message (8-bit
+//! concatenation UDH) into a `Reassembler`, the third completing it: the steady-state cost
+//! of one multi-part message in the reassembler, decoding done beforehand.
+//!
 //! Run: `cargo bench -p smppguard-benches --bench text`
 
 #[path = "support/thread_cpu.rs"]
@@ -24,8 +28,8 @@ use std::time::Duration;
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use smppguard_text::{
-    DecodeOptions, DecodedPart, MatchText, NormalizeOptions, Normalizer, PartInput,
-    decode_part_into,
+    DecodeOptions, DecodedPart, MatchText, NormalizeOptions, Normalizer, PartInput, PartKey,
+    PushOutcome, Reassembler, ReassemblyLimits, decode_part, decode_part_into,
 };
 use thread_cpu::ThreadCpu;
 
@@ -73,6 +77,59 @@ fn gsm7(s: &str) -> Vec<u8> {
 
 fn bench_wall(c: &mut Criterion) {
     bench(c, "text");
+    bench_reassembly(c);
+}
+
+/// Three UCS-2 parts of one message behind an 8-bit concatenation UDH, pushed in order.
+fn bench_reassembly(c: &mut Criterion) {
+    let chars: Vec<char> = ZH.chars().chain(ZH_LONG.chars()).collect();
+    let bodies: Vec<Vec<u8>> = chars
+        .chunks(chars.len().div_ceil(3))
+        .zip(1u8..)
+        .map(|(chunk, seqnum)| {
+            let mut sm = vec![0x05, 0x00, 0x03, 0x2a, 0x03, seqnum];
+            sm.extend(ucs2(&chunk.iter().collect::<String>()));
+            sm
+        })
+        .collect();
+    let inputs: Vec<PartInput<'_>> = bodies
+        .iter()
+        .map(|sm| PartInput {
+            esm_class: 0x40,
+            data_coding: 8,
+            short_message: sm,
+            message_payload: None,
+            sar: None,
+        })
+        .collect();
+    let decoded: Vec<DecodedPart> = inputs
+        .iter()
+        .map(|i| decode_part(i, &DecodeOptions::default()))
+        .collect();
+    let key = PartKey {
+        account: "esme01".to_owned(),
+        source_addr: "447700900001".to_owned(),
+        destination_addr: "447700900002".to_owned(),
+    };
+    let mut r: Reassembler<u64> = Reassembler::new(ReassemblyLimits::default());
+    let mut g = c.benchmark_group("reassembly");
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(3));
+    g.bench_function("push_3part_ucs2", |b| {
+        let mut now = 0u64;
+        b.iter(|| {
+            now += 1;
+            let mut done = 0;
+            for (token, (input, part)) in (0u64..).zip(inputs.iter().zip(&decoded)) {
+                if let PushOutcome::Complete(m) = r.push(&key, input, part, token, now) {
+                    done += m.text.len();
+                }
+            }
+            black_box(done)
+        })
+    });
+    g.finish();
 }
 
 fn bench_cpu(c: &mut Criterion<ThreadCpu>) {

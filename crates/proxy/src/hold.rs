@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use smppguard_text::{
-    DecodedPart, Incomplete, PartInput, PartKey, PushOutcome, Reassembler, ReassemblyLimits,
+    DecodedPart, Incomplete, PartInput, PartKeyRef, PushOutcome, Reassembler, ReassemblyLimits,
 };
 use tokio::sync::Notify;
 
@@ -66,7 +66,7 @@ impl Hold {
     /// Adds a part (see [`Reassembler::push`]).
     pub(crate) fn push(
         &self,
-        key: &PartKey,
+        key: PartKeyRef<'_>,
         input: &PartInput<'_>,
         decoded: &DecodedPart,
         token: HeldPart,

@@ -11,8 +11,8 @@ use smppguard_codec::{Body, COctetString, CommandStatus, Content, Pdu, SubmitSmR
 use smppguard_limits::Nanos;
 use smppguard_metrics::Outcome;
 use smppguard_text::{
-    CompleteMessage, DecodeOptions, ESM_CLASS_UDHI, Incomplete, PartInput, PartKey, PushOutcome,
-    RejectReason, SarInfo, decode_part,
+    CompleteMessage, DecodeOptions, ESM_CLASS_UDHI, Incomplete, PartInput, PartKey, PartKeyRef,
+    PushOutcome, RejectReason, SarInfo, decode_part,
 };
 
 use crate::audit::{AuditRecord, now_rfc3339};
@@ -151,10 +151,11 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
     let binary = decoded.binary.then(|| input.body());
 
     if may_hold && decoded.concat.is_some_and(|c| c.total > 1) {
-        let key = PartKey {
-            account: req.account.system_id.to_string(),
-            source_addr: source.clone().into_owned(),
-            destination_addr: destination.clone().into_owned(),
+        // Borrowed: the reassembler copies the key once per message, not per part.
+        let key = PartKeyRef {
+            account: &req.account.system_id,
+            source_addr: &source,
+            destination_addr: &destination,
         };
         // The read that brought the part is its time: no clock read per part.
         let now_ms = shared.ms_at(reply.arrived());
@@ -167,7 +168,7 @@ fn content(req: &Requester<'_>, pdu: &Pdu, frame: Bytes, reply: Reply, may_hold:
             esm_class: input.esm_class,
             service_type: Box::from(&*service_type),
         };
-        match shared.hold.push(&key, &input, &decoded, token, now_ms) {
+        match shared.hold.push(key, &input, &decoded, token, now_ms) {
             PushOutcome::Held => inc(&shared.stats.parts_held),
             PushOutcome::Complete(msg) => {
                 inc(&shared.stats.parts_held);

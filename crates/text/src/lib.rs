@@ -42,6 +42,6 @@ pub use decode::{
 };
 pub use normalize::{Extracted, MatchText, NormalizeOptions, Normalizer};
 pub use reassembly::{
-    CompleteMessage, Incomplete, IncompleteReason, PartKey, PushOutcome, Reassembler,
+    CompleteMessage, Incomplete, IncompleteReason, PartKey, PartKeyRef, PushOutcome, Reassembler,
     ReassemblyLimits, RefuseReason, RejectReason, ReturnedPart,
 };

@@ -9,9 +9,17 @@
 //! [`Reassembler::drain_account`]). Nothing is dropped silently.
 //!
 //! Time is a caller-supplied millisecond count (`now_ms`); nothing here reads a clock.
+//!
+//! A part is looked up by a borrowed [`PartKeyRef`], hashed once with a per-process
+//! randomly seeded hasher (keys come from the network); the key is copied into owned
+//! strings once per set, so a part that joins an open set allocates only for its content.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 use std::ops::Range;
+
+use foldhash::fast::RandomState;
+use hashbrown::{HashMap, HashTable};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -61,6 +69,51 @@ pub struct PartKey {
     pub source_addr: String,
     /// destination_addr.
     pub destination_addr: String,
+}
+
+impl PartKey {
+    /// The key borrowed, as [`Reassembler::push`] takes it.
+    pub fn as_key_ref(&self) -> PartKeyRef<'_> {
+        PartKeyRef {
+            account: &self.account,
+            source_addr: &self.source_addr,
+            destination_addr: &self.destination_addr,
+        }
+    }
+}
+
+/// A [`PartKey`] borrowed from the PDU being handled, so pushing a part builds no strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartKeyRef<'a> {
+    /// The bound account (system_id) that submitted the part.
+    pub account: &'a str,
+    /// source_addr.
+    pub source_addr: &'a str,
+    /// destination_addr.
+    pub destination_addr: &'a str,
+}
+
+impl<'a> From<&'a PartKey> for PartKeyRef<'a> {
+    fn from(key: &'a PartKey) -> Self {
+        key.as_key_ref()
+    }
+}
+
+impl PartKeyRef<'_> {
+    /// The key in owned strings, kept once per set.
+    pub fn to_owned_key(&self) -> PartKey {
+        PartKey {
+            account: self.account.to_owned(),
+            source_addr: self.source_addr.to_owned(),
+            destination_addr: self.destination_addr.to_owned(),
+        }
+    }
+
+    fn matches(&self, key: &PartKey) -> bool {
+        self.account == key.account
+            && self.source_addr == key.source_addr
+            && self.destination_addr == key.destination_addr
+    }
 }
 
 /// Why a part was refused for lack of room; the caller answers with a throttling status
@@ -231,6 +284,10 @@ struct HeldPart<T> {
 
 #[derive(Clone, Debug)]
 struct Set<T> {
+    /// Hash of (key, reference), kept so the table never rehashes the strings.
+    hash: u64,
+    /// Unique per set, so a deadline entry names its set without a copy of the key.
+    serial: u64,
     key: PartKey,
     reference: u16,
     total: u8,
@@ -251,16 +308,17 @@ const SET_OVERHEAD: usize = 128;
 /// Fixed cost counted per held part, beyond its data and token.
 const PART_OVERHEAD: usize = 64;
 
-type SetId = (PartKey, u16);
-
 /// Holds the parts of multi-part messages until each message is whole.
 #[derive(Debug)]
 pub struct Reassembler<T> {
     limits: ReassemblyLimits,
-    sets: HashMap<SetId, Set<T>>,
-    accounts: HashMap<String, Usage>,
+    hasher: RandomState,
+    sets: HashTable<Set<T>>,
+    accounts: HashMap<String, Usage, RandomState>,
     total: Usage,
-    deadlines: BTreeSet<(u64, PartKey, u16)>,
+    /// (deadline, set serial, set hash): the hash finds the set, the serial picks it.
+    deadlines: BTreeSet<(u64, u64, u64)>,
+    next_serial: u64,
 }
 
 // === impl Reassembler ===
@@ -270,10 +328,12 @@ impl<T> Reassembler<T> {
     pub fn new(limits: ReassemblyLimits) -> Self {
         Self {
             limits,
-            sets: HashMap::new(),
-            accounts: HashMap::new(),
+            hasher: RandomState::default(),
+            sets: HashTable::new(),
+            accounts: HashMap::with_hasher(RandomState::default()),
             total: Usage::default(),
             deadlines: BTreeSet::new(),
+            next_serial: 0,
         }
     }
 
@@ -304,10 +364,11 @@ impl<T> Reassembler<T> {
     }
 
     /// Adds one part. `input` and `decoded` are the part as given to and returned by
-    /// [`crate::decode_part`]; `token` is what the caller gets back for it.
-    pub fn push(
+    /// [`crate::decode_part`]; `token` is what the caller gets back for it. `key` is a
+    /// [`PartKeyRef`] or a `&PartKey`.
+    pub fn push<'k>(
         &mut self,
-        key: &PartKey,
+        key: impl Into<PartKeyRef<'k>>,
         input: &PartInput<'_>,
         decoded: &DecodedPart,
         token: T,
@@ -331,12 +392,13 @@ impl<T> Reassembler<T> {
                 reason: RejectReason::NotConcatenated,
             };
         }
+        let key = key.into();
         let data = part_data(input, decoded, coding);
         let part_bytes = data.len() + PART_OVERHEAD + size_of::<T>();
-        let id: SetId = (key.clone(), concat.reference);
+        let hash = self.hash(key, concat.reference);
         let slot = usize::from(concat.seqnum) - 1;
 
-        let new_set_bytes = match self.sets.get(&id) {
+        let new_set_bytes = match self.sets.find(hash, |s| s.is(key, concat.reference)) {
             Some(set) => {
                 if set.total != concat.total {
                     return PushOutcome::Rejected {
@@ -364,7 +426,7 @@ impl<T> Reassembler<T> {
             None => SET_OVERHEAD + key_bytes(key),
         };
         let added = part_bytes + new_set_bytes;
-        let usage = self.accounts.get(&key.account).copied().unwrap_or_default();
+        let usage = self.accounts.get(key.account).copied().unwrap_or_default();
         let refuse = if new_set_bytes > 0 && usage.sets >= self.limits.max_sets_per_account {
             Some(RefuseReason::AccountSets)
         } else if new_set_bytes > 0 && self.total.sets >= self.limits.max_sets {
@@ -387,32 +449,45 @@ impl<T> Reassembler<T> {
             binary: decoded.binary,
             data,
         };
-        let set = self.sets.entry(id).or_insert_with(|| Set {
-            key: key.clone(),
-            reference: concat.reference,
-            total: concat.total,
-            received: 0,
-            bytes: 0,
-            deadline: now_ms.saturating_add(self.limits.timeout_ms),
-            parts: (0..concat.total).map(|_| None).collect(),
-        });
-        if new_set_bytes > 0 {
-            self.deadlines
-                .insert((set.deadline, key.clone(), concat.reference));
-        }
+        let entry = match self.sets.find_entry(hash, |s| s.is(key, concat.reference)) {
+            Ok(entry) => entry,
+            Err(absent) => {
+                let serial = self.next_serial;
+                self.next_serial = self.next_serial.wrapping_add(1);
+                let deadline = now_ms.saturating_add(self.limits.timeout_ms);
+                self.deadlines.insert((deadline, serial, hash));
+                let set = Set {
+                    hash,
+                    serial,
+                    key: key.to_owned_key(),
+                    reference: concat.reference,
+                    total: concat.total,
+                    received: 0,
+                    bytes: 0,
+                    deadline,
+                    parts: (0..concat.total).map(|_| None).collect(),
+                };
+                absent.into_table().insert_unique(hash, set, |s| s.hash)
+            }
+        };
+        let set = entry.into_mut();
         if let Some(s) = set.parts.get_mut(slot) {
             *s = Some(held);
         }
         set.received += 1;
         set.bytes += added;
-        let entry = self.accounts.entry(key.account.clone()).or_default();
-        entry.bytes += added;
+        let whole = set.received >= set.total;
+        let usage = match self.accounts.get_mut(key.account) {
+            Some(u) => u,
+            None => self.accounts.entry(key.account.to_owned()).or_default(),
+        };
+        usage.bytes += added;
         self.total.bytes += added;
         if new_set_bytes > 0 {
-            entry.sets += 1;
+            usage.sets += 1;
             self.total.sets += 1;
         }
-        if set.received < set.total {
+        if !whole {
             return PushOutcome::Held;
         }
         match self.remove(key, concat.reference) {
@@ -421,80 +496,111 @@ impl<T> Reassembler<T> {
         }
     }
 
+    fn hash(&self, key: PartKeyRef<'_>, reference: u16) -> u64 {
+        self.hasher.hash_one((key, reference))
+    }
+
     /// Hands back every set whose timeout has passed at `now_ms`.
     pub fn poll_expired(&mut self, now_ms: u64) -> Vec<Incomplete<T>> {
-        let mut out = Vec::new();
-        while let Some((deadline, key, reference)) = self.deadlines.first().cloned() {
+        let mut expired = Vec::new();
+        while let Some(&(deadline, serial, hash)) = self.deadlines.first() {
             if deadline > now_ms {
                 break;
             }
-            match self.remove(&key, reference) {
-                Some(set) => out.push(incomplete(set, IncompleteReason::Timeout)),
-                None => {
-                    self.deadlines.remove(&(deadline, key, reference));
-                }
+            self.deadlines.pop_first();
+            if let Ok(entry) = self.sets.find_entry(hash, |s| s.serial == serial) {
+                let (set, _) = entry.remove();
+                self.release(&set);
+                expired.push(set);
             }
         }
-        out
+        hand_back(expired, IncompleteReason::Timeout)
     }
 
     /// The text of the parts of a set that have arrived so far, joined in order, so the
     /// caller can scan early and [`Reassembler::take`] a set it will reject anyway.
-    pub fn text_so_far(&self, key: &PartKey, reference: u16) -> Option<String> {
-        let set = self.sets.get(&(key.clone(), reference))?;
+    pub fn text_so_far<'k>(
+        &self,
+        key: impl Into<PartKeyRef<'k>>,
+        reference: u16,
+    ) -> Option<String> {
+        let key = key.into();
+        let hash = self.hash(key, reference);
+        let set = self.sets.find(hash, |s| s.is(key, reference))?;
         let (text, _, _) = join(&set.parts);
         Some(text)
     }
 
     /// Removes one open set and hands it back.
-    pub fn take(&mut self, key: &PartKey, reference: u16) -> Option<Incomplete<T>> {
-        self.remove(key, reference)
+    pub fn take<'k>(
+        &mut self,
+        key: impl Into<PartKeyRef<'k>>,
+        reference: u16,
+    ) -> Option<Incomplete<T>> {
+        self.remove(key.into(), reference)
             .map(|set| incomplete(set, IncompleteReason::Taken))
     }
 
     /// Hands back every open set of `account` (unbind).
     pub fn drain_account(&mut self, account: &str) -> Vec<Incomplete<T>> {
-        let ids: Vec<SetId> = self
-            .sets
-            .keys()
-            .filter(|(k, _)| k.account == account)
-            .cloned()
-            .collect();
-        self.drain_ids(ids)
+        let sets: Vec<Set<T>> = self.sets.extract_if(|s| s.key.account == account).collect();
+        for set in &sets {
+            self.release(set);
+        }
+        hand_back(sets, IncompleteReason::Drained)
     }
 
     /// Hands back every open set (shutdown).
     pub fn drain_all(&mut self) -> Vec<Incomplete<T>> {
-        let ids: Vec<SetId> = self.sets.keys().cloned().collect();
-        self.drain_ids(ids)
+        let sets: Vec<Set<T>> = self.sets.drain().collect();
+        for set in &sets {
+            self.release(set);
+        }
+        hand_back(sets, IncompleteReason::Drained)
     }
 
-    fn drain_ids(&mut self, mut ids: Vec<SetId>) -> Vec<Incomplete<T>> {
-        ids.sort();
-        ids.into_iter()
-            .filter_map(|(k, r)| self.remove(&k, r))
-            .map(|set| incomplete(set, IncompleteReason::Drained))
-            .collect()
+    fn remove(&mut self, key: PartKeyRef<'_>, reference: u16) -> Option<Set<T>> {
+        let hash = self.hash(key, reference);
+        let (set, _) = self
+            .sets
+            .find_entry(hash, |s| s.is(key, reference))
+            .ok()?
+            .remove();
+        self.release(&set);
+        Some(set)
     }
 
-    fn remove(&mut self, key: &PartKey, reference: u16) -> Option<Set<T>> {
-        let set = self.sets.remove(&(key.clone(), reference))?;
-        self.deadlines
-            .remove(&(set.deadline, key.clone(), reference));
-        if let Some(u) = self.accounts.get_mut(&key.account) {
+    /// Takes a set that has left the table off the deadlines and the usage counts.
+    fn release(&mut self, set: &Set<T>) {
+        self.deadlines.remove(&(set.deadline, set.serial, set.hash));
+        if let Some(u) = self.accounts.get_mut(set.key.account.as_str()) {
             u.sets = u.sets.saturating_sub(1);
             u.bytes = u.bytes.saturating_sub(set.bytes);
             if u.sets == 0 {
-                self.accounts.remove(&key.account);
+                self.accounts.remove(set.key.account.as_str());
             }
         }
         self.total.sets = self.total.sets.saturating_sub(1);
         self.total.bytes = self.total.bytes.saturating_sub(set.bytes);
-        Some(set)
     }
 }
 
-fn key_bytes(key: &PartKey) -> usize {
+impl<T> Set<T> {
+    fn is(&self, key: PartKeyRef<'_>, reference: u16) -> bool {
+        self.reference == reference && key.matches(&self.key)
+    }
+}
+
+/// Hands sets back in a stable order: expired sets by (deadline, key, reference), others
+/// by (key, reference).
+fn hand_back<T>(mut sets: Vec<Set<T>>, reason: IncompleteReason) -> Vec<Incomplete<T>> {
+    let by_deadline = reason == IncompleteReason::Timeout;
+    let order = |s: &Set<T>| if by_deadline { s.deadline } else { 0 };
+    sets.sort_by(|a, b| (order(a), &a.key, a.reference).cmp(&(order(b), &b.key, b.reference)));
+    sets.into_iter().map(|s| incomplete(s, reason)).collect()
+}
+
+fn key_bytes(key: PartKeyRef<'_>) -> usize {
     key.account.len() + key.source_addr.len() + key.destination_addr.len()
 }
 
