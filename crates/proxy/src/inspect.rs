@@ -77,7 +77,7 @@ impl Filter {
     }
 
     /// [`Filter::prepare`] for a reload, on a thread of its own at the lowest CPU
-    /// priority (nice 19), so compiling a large pack takes CPU the sessions leave
+    /// priority (`SCHED_IDLE` on Linux, else nice 19), so compiling a large pack takes CPU the sessions leave
     /// idle rather than CPU they need: under load, latency holds and the compile
     /// takes longer. Where the priority cannot be lowered it compiles at normal
     /// priority. `Err` when the thread could not be started or died.
@@ -174,9 +174,24 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
-/// Lowers the calling thread to the lowest CPU priority (nice 19), where supported.
+/// Lowers the calling thread to the lowest CPU priority: `SCHED_IDLE` on Linux, else
+/// nice 19, where supported.
 fn lowest_priority() {
     use thread_priority::{ThreadPriority, set_current_thread_priority};
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        // SCHED_IDLE: runs only on CPU time no other thread wants, and any thread that
+        // wakes up takes the CPU back at once, which nice 19 alone does not promise.
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        match set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle) {
+            Ok(()) => return,
+            Err(e) => tracing::debug!(error = ?e, "cannot give a background thread SCHED_IDLE"),
+        }
+    }
     if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
         tracing::debug!(error = ?e, "cannot lower a background thread's priority");
     }
