@@ -477,6 +477,7 @@ impl<T> Reassembler<T> {
         set.received += 1;
         set.bytes += added;
         let whole = set.received >= set.total;
+        let serial = set.serial;
         let usage = match self.accounts.get_mut(key.account) {
             Some(u) => u,
             None => self.accounts.entry(key.account.to_owned()).or_default(),
@@ -490,7 +491,9 @@ impl<T> Reassembler<T> {
         if !whole {
             return PushOutcome::Held;
         }
-        match self.remove(key, concat.reference) {
+        // The set was found by this part's hash a moment ago: its serial picks it
+        // without hashing or comparing the key again.
+        match self.remove_where(hash, |s| s.serial == serial) {
             Some(set) => PushOutcome::Complete(complete(set)),
             None => PushOutcome::Held,
         }
@@ -508,9 +511,7 @@ impl<T> Reassembler<T> {
                 break;
             }
             self.deadlines.pop_first();
-            if let Ok(entry) = self.sets.find_entry(hash, |s| s.serial == serial) {
-                let (set, _) = entry.remove();
-                self.release(&set);
+            if let Some(set) = self.remove_where(hash, |s| s.serial == serial) {
                 expired.push(set);
             }
         }
@@ -561,11 +562,12 @@ impl<T> Reassembler<T> {
 
     fn remove(&mut self, key: PartKeyRef<'_>, reference: u16) -> Option<Set<T>> {
         let hash = self.hash(key, reference);
-        let (set, _) = self
-            .sets
-            .find_entry(hash, |s| s.is(key, reference))
-            .ok()?
-            .remove();
+        self.remove_where(hash, |s| s.is(key, reference))
+    }
+
+    /// Removes the set with hash `hash` that `is` picks, and releases it.
+    fn remove_where(&mut self, hash: u64, is: impl FnMut(&Set<T>) -> bool) -> Option<Set<T>> {
+        let (set, _) = self.sets.find_entry(hash, is).ok()?.remove();
         self.release(&set);
         Some(set)
     }
