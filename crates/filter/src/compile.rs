@@ -35,6 +35,10 @@ mod bytewise;
 #[cfg(test)]
 mod equivalence;
 mod gate;
+mod reuse;
+
+pub use reuse::ReuseStats;
+use reuse::{Db, Reuser};
 
 /// Identifies a compiled ruleset: a digest of the pack's files and lists, so the same pack
 /// has the same version on every node and after every restart.
@@ -127,6 +131,8 @@ pub struct RulesetStats {
     pub unguarded_expressions: usize,
     /// Databases of guarded expressions, scanned only when a guard literal matched.
     pub gated_groups: usize,
+    /// Databases taken from the live ruleset by [`Ruleset::compile_with`].
+    pub reuse: ReuseStats,
 }
 
 /// One field's databases and the tables that map their match ids back to patterns.
@@ -138,12 +144,12 @@ pub(crate) struct FieldDb {
     /// Scanned on every value; `None` when every expression of the field is answered
     /// without a scan. A match id below `exprs.len()` is that expression's; the id
     /// `exprs.len() + k` is guard literal `k`.
-    pub(crate) db: Option<BlockDatabase>,
+    pub(crate) db: Option<Db>,
     /// Guard literal → the groups it opens (CSR).
     gate_start: Vec<u32>,
     gate_groups: Vec<u32>,
     /// Databases of guarded expressions (match ids are expression ids).
-    pub(crate) groups: Vec<BlockDatabase>,
+    pub(crate) groups: Vec<Db>,
     /// Group → the terms its expressions belong to (CSR).
     group_term_start: Vec<u32>,
     group_term_ids: Vec<u32>,
@@ -221,7 +227,7 @@ impl FieldDb {
 
     /// Every Hyperscan database of the field, for sizing a scratch.
     pub(crate) fn databases(&self) -> impl Iterator<Item = &BlockDatabase> {
-        self.db.iter().chain(&self.groups)
+        self.db.iter().chain(&self.groups).flat_map(Db::databases)
     }
 
     /// The patterns (terms) expression `id` belongs to.
@@ -601,6 +607,15 @@ impl Ruleset {
         Self::compile_tuned(pack, Tuning::default())
     }
 
+    /// [`Ruleset::compile`] for a reload: every Hyperscan database whose input is the same
+    /// as one of `live`'s is shared with it rather than compiled, and a big field database
+    /// that changed by a few patterns is patched: the live database with the removed patterns
+    /// masked out, plus a small one of the added patterns. The verdicts are those
+    /// of [`Ruleset::compile`]; [`RulesetStats::reuse`] says what was reused.
+    pub fn compile_with(pack: RulePack, live: Option<&Ruleset>) -> Result<Self, Error> {
+        Self::compile_reusing(pack, Tuning::default(), live)
+    }
+
     /// Compiles without the scan optimizations (literal gating, expressions compiled as
     /// plain bytes, `.` answered without a scan): the same verdicts, slower. For
     /// measuring what the optimizations buy, side by side with [`Ruleset::compile`].
@@ -623,6 +638,15 @@ impl Ruleset {
     /// [`Ruleset::compile`] with some of its optimizations turned off (tests compare the
     /// verdicts of both).
     pub(crate) fn compile_tuned(pack: RulePack, tuning: Tuning) -> Result<Self, Error> {
+        Self::compile_reusing(pack, tuning, None)
+    }
+
+    fn compile_reusing(
+        pack: RulePack,
+        tuning: Tuning,
+        live: Option<&Ruleset>,
+    ) -> Result<Self, Error> {
+        let mut reuser = Reuser::new(live);
         let RulePack {
             name,
             version: pack_version,
@@ -724,8 +748,12 @@ impl Ruleset {
             let mut gate_ids: HashMap<(String, u32), u32> = HashMap::new();
             let mut gate_pairs: Vec<(u32, u32)> = Vec::new();
             let mut previous_ascii = None;
+            let mut boundary = false;
             for (g, p) in &guarded {
-                let fresh = previous_ascii != Some(g.ascii);
+                // Cut where the content says so, too: an expression added or removed
+                // moves the groups around it, not every group after it ([`reuse`]).
+                let fresh = previous_ascii != Some(g.ascii) || boundary;
+                boundary = reuse::ends_group(p, tuning.group_size);
                 match group_patterns.last_mut() {
                     Some(group) if !fresh && group.len() < tuning.group_size.max(1) => {
                         group.push(p.clone());
@@ -770,30 +798,32 @@ impl Ruleset {
                 }
             }
             let (mut group_term_start, mut group_term_ids) = csr(group_patterns.len(), group_pairs);
-            let gated = (|| {
+            let mut build = |ps| build_checked(ps, &exprs, &pairs, &terms, &rules);
+            let gated = || {
                 let db = if patterns.is_empty() {
                     None
                 } else {
-                    Some(build_checked(patterns, &exprs, &pairs, &terms, &rules)?)
+                    Some(reuser.build(Some(field), patterns, &mut build)?)
                 };
                 let mut groups = Vec::with_capacity(group_patterns.len());
                 for g in group_patterns {
-                    groups.push(build_checked(g, &exprs, &pairs, &terms, &rules)?);
+                    groups.push(reuser.build(None, g, &mut build)?);
                 }
                 Ok::<_, Error>((db, groups))
-            })();
+            };
+            let gated = gated();
             let (db, groups) = match (gated, ungated) {
                 (Ok(built), _) => built,
                 (Err(_), Some(all)) => {
                     (gate_start, gate_groups) = csr(0, Vec::new());
                     (group_term_start, group_term_ids) = csr(0, Vec::new());
-                    let db = build_checked(all, &exprs, &pairs, &terms, &rules)?;
+                    let db = reuser.build(Some(field), all, &mut build)?;
                     (Some(db), Vec::new())
                 }
                 (Err(e), None) => return Err(e),
             };
             gated_groups += groups.len();
-            for db in db.iter().chain(&groups) {
+            for db in db.iter().chain(&groups).flat_map(Db::databases) {
                 database_bytes += db.size().map_err(|e| hs_error("database size", &e))?;
                 match &mut prototype {
                     Some(s) => {
@@ -981,6 +1011,7 @@ impl Ruleset {
                 unexplained_expressions,
                 unguarded_expressions,
                 gated_groups,
+                reuse: reuser.stats,
             },
             terms,
             rules,
@@ -1008,6 +1039,14 @@ impl Ruleset {
     /// Loads, validates and compiles the pack at `path` (a file or a directory).
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
         Self::compile(RulePack::load(path)?)
+    }
+
+    /// [`Ruleset::load`] for a reload, reusing `live`'s databases ([`Ruleset::compile_with`]).
+    pub fn load_with(
+        path: impl AsRef<std::path::Path>,
+        live: Option<&Ruleset>,
+    ) -> Result<Self, Error> {
+        Self::compile_with(RulePack::load(path)?, live)
     }
 
     /// The content version carried by every verdict of this ruleset.
@@ -1111,16 +1150,20 @@ impl Ruleset {
     }
 }
 
-/// Compiles `patterns` (ids are expression ids, or guard literals past them), mapping a
-/// failure back to the pattern(s) at fault.
+/// Compiles `patterns` (ids are expression ids, or guard literals past them) with pattern
+/// `j` reporting match id `j` (the [`Db`] maps it back), mapping a failure back to the
+/// pattern(s) at fault.
 fn build_checked(
-    patterns: Vec<Pattern>,
+    mut patterns: Vec<Pattern>,
     exprs: &[HsExpr],
     pairs: &[(u32, u32)],
     terms: &[TermDef],
     rules: &[RuleDef],
 ) -> Result<BlockDatabase, Error> {
     let ids: Vec<Option<usize>> = patterns.iter().map(|p| p.id).collect();
+    for (j, p) in patterns.iter_mut().enumerate() {
+        p.id = Some(j);
+    }
     build_db(&Patterns(patterns))
         .map_err(|err| compile_failure(&err, &ids, exprs, pairs, terms, rules))
 }

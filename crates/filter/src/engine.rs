@@ -208,7 +208,8 @@ impl Engine {
             });
         }
         let warnings = pack.warnings().to_vec();
-        let ruleset = Ruleset::compile(pack)?;
+        // Databases whose input did not change are shared with the live ruleset.
+        let ruleset = Ruleset::compile_with(pack, Some(&previous))?;
         let mut report = self.install(ruleset);
         report.warnings = warnings;
         Ok(report)

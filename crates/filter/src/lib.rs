@@ -60,7 +60,9 @@ mod verdict;
 /// SipHash on short keys; keys are operator data, so hash flooding does not apply.
 pub(crate) type FastHash = foldhash::fast::RandomState;
 
-pub use crate::compile::{ExpressionInfo, RuleInfo, Ruleset, RulesetStats, RulesetVersion};
+pub use crate::compile::{
+    ExpressionInfo, ReuseStats, RuleInfo, Ruleset, RulesetStats, RulesetVersion,
+};
 pub use crate::engine::{Engine, ReloadReport};
 pub use crate::error::{Diagnostic, Error, Location, Problem};
 pub use crate::expr::{ExprError, ExprErrorKind};
