@@ -68,12 +68,34 @@ impl Filter {
             .map(|r| r.engine.version().to_string())
     }
 
-    /// Compiles the pack for a reload (blocking; the live rules are untouched).
-    pub(crate) fn prepare(path: Option<&Path>) -> Result<Prepared, smppguard_filter::Error> {
-        match path {
-            None => Ok(Prepared::None),
-            Some(p) => Ruleset::load(p).map(|r| Prepared::Pack(p.to_path_buf(), Box::new(r))),
-        }
+    /// Compiles the pack for a reload (blocking; the live rules are untouched), taking
+    /// every Hyperscan database whose input did not change from `live`
+    /// ([`Ruleset::compile_with`]), and logs what it reused.
+    pub(crate) fn prepare(
+        path: Option<&Path>,
+        live: Option<&Ruleset>,
+    ) -> Result<Prepared, smppguard_filter::Error> {
+        let Some(p) = path else {
+            return Ok(Prepared::None);
+        };
+        let started = std::time::Instant::now();
+        let ruleset = Ruleset::load_with(p, live)?;
+        let stats = ruleset.stats();
+        tracing::info!(
+            version = %ruleset.version(),
+            databases_reused = stats.reuse.reused,
+            databases_compiled = stats.reuse.compiled,
+            databases_patched = stats.reuse.patched,
+            compile_seconds = started.elapsed().as_secs_f64(),
+            compile_seconds_saved = stats.reuse.time_saved.as_secs_f64(),
+            "rules compiled"
+        );
+        Ok(Prepared::Pack(p.to_path_buf(), Box::new(ruleset)))
+    }
+
+    /// The live ruleset, the base a reload's compile reuses databases from.
+    fn live_ruleset(&self) -> Option<Arc<Ruleset>> {
+        self.current.load().as_ref().map(|r| r.engine.ruleset())
     }
 
     /// [`Filter::prepare`] for a reload, on a thread of its own at the lowest CPU
@@ -82,14 +104,16 @@ impl Filter {
     /// takes longer. Where the priority cannot be lowered it compiles at normal
     /// priority. `Err` when the thread could not be started or died.
     pub(crate) async fn prepare_in_background(
+        &self,
         path: Option<PathBuf>,
     ) -> std::io::Result<Result<Prepared, smppguard_filter::Error>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let live = self.live_ruleset();
         std::thread::Builder::new()
             .name("smppguard-rules".into())
             .spawn(move || {
                 lowest_priority();
-                let _ = tx.send(Filter::prepare(path.as_deref()));
+                let _ = tx.send(Filter::prepare(path.as_deref(), live.as_deref()));
             })?;
         rx.await
             .map_err(|_| std::io::Error::other("the rule compiler thread ended early"))

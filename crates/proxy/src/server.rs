@@ -504,7 +504,10 @@ impl ProxyHandle {
             return Err(ReloadError::Draining);
         }
         let rules_path = config.dynamic.filter.rules.clone();
-        let prepared = Filter::prepare_in_background(rules_path)
+        let prepared = self
+            .shared
+            .filter
+            .prepare_in_background(rules_path)
             .await
             .map_err(|e| ReloadError::Rules(e.to_string()))?
             .map_err(|e| ReloadError::Rules(rules_error(&e)))?;

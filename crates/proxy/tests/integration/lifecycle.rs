@@ -7,7 +7,9 @@ use smppguard_proxy::Config;
 use smppguard_sim::BindType;
 use smppguard_sim::message::Sms;
 
-use super::support::{Harness, PASSWORD, Setup, account, config_text, eventually, sim_config};
+use super::support::{
+    Harness, PASSWORD, Setup, account, config_text, eventually, sim_config, write_rules,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_during_traffic_fails_no_submit() {
@@ -145,4 +147,89 @@ async fn drain_past_its_deadline_answers_what_is_left() {
     for r in results {
         assert_eq!(r.unwrap().status, S::ESME_RSYSERR);
     }
+}
+
+/// A pack of `n` literal rules (enough for a reload to patch the text database rather
+/// than compile it) plus `extra` rules.
+fn literal_rules(n: usize, extra: &str) -> String {
+    let mut s = String::from(extra);
+    for i in 0..n {
+        s.push_str(&format!(
+            "[[rule]]\nid = \"w{i}\"\ndescription = \"d\"\ncategory = \"spam\"\n\
+             action = \"reject\"\npatterns.p = {{ literal = \"zqword{i}x\" }}\n\n"
+        ));
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_reloads_during_traffic_answer_every_submit_by_the_pack_in_force() {
+    let h = Harness::start(Setup {
+        rules: Some(literal_rules(120, "")),
+        ..Setup::default()
+    })
+    .await;
+    let e = h.bound(BindType::Transceiver, "acme").await;
+    // "zqword7x" is blocked by every pack below; "zqnew" only once its rule is added.
+    let traffic = tokio::spawn(async move {
+        let clean = Sms::gsm7("Hello").unwrap().submit_sm().unwrap();
+        let spam = Sms::gsm7("buy zqword7x").unwrap().submit_sm().unwrap();
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            let batch = (0..25).map(|i| {
+                if i % 5 == 0 {
+                    spam.clone()
+                } else {
+                    clean.clone()
+                }
+            });
+            let answers = e.submit_many(batch).await.unwrap();
+            statuses.extend(answers.into_iter().map(|r| r.unwrap().status));
+        }
+        (e, statuses)
+    });
+    let added = "[[rule]]\nid = \"new\"\ndescription = \"d\"\ncategory = \"spam\"\n\
+                 action = \"reject\"\npatterns.p = { literal = \"zqnew\" }\n\n";
+    for round in 0..3 {
+        // A rule added before the others and one edited: the reload reuses the rest.
+        let body = literal_rules(120, added).replace(
+            &format!("\"zqword{}x\"", 50 + round),
+            &format!("\"zqedit{round}\""),
+        );
+        write_rules(h.dir.path(), &body);
+        let report = h.proxy.reload_from_file(None).await.unwrap();
+        assert!(report.rules_version.is_some());
+        // A pack Hyperscan's compiler refuses is reported; the running rules stay.
+        let refused = "regex = '(a|b|c|d)[^x]{1000}(e|f)[^y]{1000}g'";
+        write_rules(h.dir.path(), &body.replace("literal = \"zqnew\"", refused));
+        assert!(h.proxy.reload_from_file(None).await.is_err());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (e, statuses) = traffic.await.unwrap();
+    assert_eq!(statuses.len(), 500);
+    for (i, s) in statuses.iter().enumerate() {
+        let want = if i % 25 % 5 == 0 {
+            S::ESME_RSUBMITFAIL
+        } else {
+            S::ESME_ROK
+        };
+        assert_eq!(*s, want, "submit {i}");
+    }
+    // The pack in force is the last good one: its added rule blocks.
+    let r = e
+        .submit(Sms::gsm7("zqnew").unwrap().submit_sm().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, S::ESME_RSUBMITFAIL);
+    let r = e
+        .submit(Sms::gsm7("zqword52x").unwrap().submit_sm().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status,
+        S::ESME_ROK,
+        "the edited rule no longer matches its old word"
+    );
+    let stats = h.proxy.stats();
+    assert_eq!((stats.reloads_ok, stats.reloads_failed), (3, 3));
 }
