@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Rule reload under load: smppguard with the 10 000-pattern pack at 50% of its
-# saturation rate, first steady, then with the pack reloaded (SIGHUP, the pack's
-# version bumped so it is really rebuilt) RELOADS times during the run.
+# saturation rate, first steady, then with the pack reloaded (SIGHUP) RELOADS times
+# during the run. Each reload edits the pack as an operator does: one rule's word
+# replaced and one rule added before the others (gen-pack.py --reload K), so the
+# proxy reuses what did not change; FULL=1 changes every word instead (the full
+# recompile).
 # Reports failed submits (any status but ESME_ROK), hung submits (no response within
 # the bench's --timeout), successful reloads, and latency percentiles steady vs
 # during the reloads.
 #
-# Also prints when the slow responses came (the bench's largest latency per 100 ms
+# Also prints each reload's compile (the proxy's "rules compiled" line: databases
+# reused, compiled and patched, seconds spent and saved), when the slow responses came (the bench's largest latency per 100 ms
 # against the times the reloads were signalled and applied) and the proxy's own view
 # from /metrics (scan durations and its request path, steady against during).
 #
-# Usage: benches/e2e/reload.sh [SECONDS]   env: SESSIONS=16 WINDOW=256 RELOADS=3
+# Usage: benches/e2e/reload.sh [SECONDS]   env: SESSIONS=16 WINDOW=256 RELOADS=3 FULL=0
 #   RATE=<messages/s> skips the saturation run; PIN=1 as in run.sh; NICE=-10 as in
 #   latency.sh.
 # Ports 27770-27772. Raw JSON in $OUT (default target/e2e-reload).
@@ -22,6 +26,7 @@ SECS=${1:-12}
 SESSIONS=${SESSIONS:-16}
 WINDOW=${WINDOW:-256}
 RELOADS=${RELOADS:-3}
+FULL=${FULL:-0}
 PIN=${PIN:-0}
 OUT=${OUT:-target/e2e-reload}
 TGT=${CARGO_TARGET_DIR:-target}
@@ -34,7 +39,11 @@ OUT_ABS=$(cd "$OUT" && pwd)
 
 PACK="$OUT_ABS/reload-pack.toml"
 python3 benches/e2e/gen-pack.py 10000 >"$PACK"
-bump() { sed -i "s/^version = \".*\"/version = \"$1\"/" "$PACK"; }
+# The pack after reload $1, swapped in whole so the proxy never reads half a file.
+edit() {
+  python3 benches/e2e/gen-pack.py 10000 --reload "$1" $([ "$FULL" = 1 ] && echo --full) >"$PACK.new"
+  mv "$PACK.new" "$PACK"
+}
 proxy_config "127.0.0.1:$ADMIN_PORT" "[filter]
 rules = \"$PACK\"" >"$OUT/reload.toml"
 
@@ -65,7 +74,7 @@ B=$!
 : >"$OUT/hups"
 for i in $(seq "$RELOADS"); do
   sleep "$(python3 -c "print($SECS / ($RELOADS + 1))")"
-  bump "r$i"
+  edit "$i"
   kill -HUP "$PROXY"
   date +%s.%N >>"$OUT/hups"
 done
@@ -92,6 +101,14 @@ def bad(v):
     hung = sum(v["errors"].values())
     return failed, hung
 print(f"rate {rate:.0f} messages/s (50% of saturation); reloads sent {reloads}, applied {ok}, refused {refused}")
+compiles = []
+for line in open(f"{out}/proxy.log"):
+    if "rules compiled" in line:
+        compiles.append(dict(re.findall(r"(\w+)=(\S+)", line)))
+for i, c in enumerate(compiles):
+    print(f"compile {i + 1}: {float(c.get('compile_seconds', 'nan')):.2f} s, databases reused "
+          f"{c.get('databases_reused')}, compiled {c.get('databases_compiled')}, patched "
+          f"{c.get('databases_patched')}, {float(c.get('compile_seconds_saved', 'nan')):.2f} s saved")
 print("| run | submits | failed | hung/errors | p50 µs | p99 µs | p99.9 µs | max µs |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for name, v in (("steady", steady), ("during reloads", during)):
