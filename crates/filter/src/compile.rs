@@ -525,8 +525,19 @@ fn regex_problem(err: &hyperscan::Error) -> Problem {
     }
 }
 
+/// The longest literal [`check_expression`] takes as valid without Hyperscan's analyser.
+const TRUSTED_LITERAL: usize = 1024;
+
 /// Checks one expression with Hyperscan's analyser, without compiling a database.
+///
+/// A literal the pack escaped (non-empty, every ASCII symbol as `\xNN`) always parses and
+/// matches at least one character: it is not analysed (the analyser was nearly all of a
+/// pack of literals' load time, and so of each reload of it). A longer one than
+/// [`TRUSTED_LITERAL`] still is, for Hyperscan's size limits.
 pub(crate) fn check_expression(e: &HsExpr) -> Result<(), Problem> {
+    if e.literal.as_ref().is_some_and(|l| !l.is_empty()) && e.expression.len() <= TRUSTED_LITERAL {
+        return Ok(());
+    }
     let info = pattern(e, false, false)
         .info()
         .map_err(|err| regex_problem(&err))?;

@@ -446,6 +446,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// What lets a reload's pack load skip Hyperscan's analyser for literals: every
+        /// escaped literal parses and matches at least one character, with any flags.
+        #[test]
+        fn escaped_literals_always_pass_the_analyser(
+            lit in "(?s).{1,40}",
+            caseless: bool,
+            utf8: bool,
+        ) {
+            let e = crate::pack::HsExpr {
+                expression: crate::pack::escape_literal(&lit),
+                flags: crate::pack::ExprFlags { caseless, dotall: false, utf8, ucp: utf8 && caseless },
+                literal: None,
+            };
+            proptest::prop_assert!(super::super::check_expression(&e).is_ok(), "{:?}", e.expression);
+        }
+    }
+
     #[test]
     fn group_boundaries_follow_content() {
         let p = |e: &str| Pattern::with_flags(e, PatternFlags::empty()).unwrap();
