@@ -104,6 +104,7 @@ print(f"rate {rate:.0f} messages/s (50% of saturation); reloads sent {reloads}, 
 compiles = []
 for line in open(f"{out}/proxy.log"):
     if "rules compiled" in line:
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line)
         compiles.append(dict(re.findall(r"(\w+)=(\S+)", line)))
 for i, c in enumerate(compiles):
     print(f"compile {i + 1}: {float(c.get('compile_seconds', 'nan')):.2f} s, databases reused "
