@@ -2,6 +2,12 @@
 # WINDOW and PIN are set): process bookkeeping, helpers and the proxy's configuration.
 
 if [ "${PIN:-0}" = 1 ]; then CPU0=(taskset -c 0) CPU1=(taskset -c 1); else CPU0=() CPU1=(); fi
+# BATCH=1 runs the load generator and the simulator as SCHED_BATCH (`chrt -b 0`): a
+# batch task never preempts a woken task, so a proxy (or HAProxy) woken by a packet
+# runs at once instead of waiting out the running generator's slice; on real
+# deployments the generator and the SMSC are on other hosts. Every path gets the same.
+if [ "${BATCH:-0}" = 1 ]; then PEER=(chrt -b 0); else PEER=(); fi
+GEN=("${PEER[@]}" "${CPU0[@]}") SIMC=("${PEER[@]}" "${CPU1[@]}")
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -65,7 +71,7 @@ CFG
 }
 
 start_sim() { # $1: log file
-  "${CPU1[@]}" "$BIN" sim smsc --listen "127.0.0.1:$SIM_PORT" --no-validate --stats-interval-s 0 2>"$1" &
+  "${SIMC[@]}" "$BIN" sim smsc --listen "127.0.0.1:$SIM_PORT" --no-validate --stats-interval-s 0 2>"$1" &
   PIDS+=($!)
   wait_port "$SIM_PORT"
 }

@@ -18,6 +18,10 @@
 #        SESSIONS=16 WINDOW=32 ROUNDS=3 PIN=0|1 (as in run.sh; HAProxy is pinned with
 #        the simulator when PIN=1) BIN=<smppguard binary> WORKERS=N (the proxy's
 #        `--workers`; default its own)
+#        BATCH=1: the generator and the simulator run as SCHED_BATCH (common.sh)
+#        SLICE=<µs>: HAProxy and both smppguards get a scheduler slice of that many µs
+#        (benches/e2e/slice.py; EEVDF, Linux >= 6.12), so that, woken by a packet,
+#        they preempt a generator or simulator in the middle of its longer slice
 #        NICE=-10: run every process of the benchmark in a session of its own whose
 #        scheduling group has that nice value (root only), so that other work on a shared
 #        machine delays every path less; all four paths get the same priority.
@@ -52,12 +56,14 @@ for s in c d; do
   PIDS+=($!)
 done
 for p in $RELAY_PORT $C_PORT $D_PORT; do wait_port $p; done
+# SLICE=<µs>: the middle processes (HAProxy, both smppguards) get that scheduler slice.
+[ -n "${SLICE:-}" ] && python3 benches/e2e/slice.py "$SLICE" "${PIDS[@]:1}"
 sleep 1
 
 MIX="gsm7=50,ucs2=25,concat=15,payload=10"
 port_of() { case $1 in a) echo $SIM_PORT ;; b) echo $RELAY_PORT ;; c) echo $C_PORT ;; d) echo $D_PORT ;; esac; }
 bench() { # $1 scenario, $2 name, extra flags...
-  "${CPU0[@]}" "$BIN" bench --target "127.0.0.1:$(port_of "$1")" --system-id bench --password bench \
+  "${GEN[@]}" "$BIN" bench --target "127.0.0.1:$(port_of "$1")" --system-id bench --password bench \
     --sessions "$SESSIONS" --mix "$MIX" --timeout 5 --json "${@:3}" >"$OUT/$2.json"
 }
 scrape() { for s in c d; do curl -sf "http://127.0.0.1:$(eval echo \$${s^^}_ADMIN)/metrics" >"$OUT/$s-$1.prom"; done; }

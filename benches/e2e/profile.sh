@@ -43,7 +43,7 @@ sleep 1
 
 ticks() { awk '{print $14 + $15}' "/proc/$mid/stat"; }
 t0=$(ticks)
-"${CPU0[@]}" "$BIN" bench --target "127.0.0.1:$PROXY_PORT" --system-id bench --password bench \
+"${GEN[@]}" "$BIN" bench --target "127.0.0.1:$PROXY_PORT" --system-id bench --password bench \
   --sessions "$SESSIONS" --window "$WINDOW" --duration "$SECS" --json \
   --mix "gsm7=50,ucs2=25,concat=15,payload=10" >"$OUT/bench.json" &
 bp=$!

@@ -52,7 +52,7 @@ rules = \"$OUT_ABS/gen-10k.toml\"" >"$OUT/e.toml"
 
 MIX="gsm7=50,ucs2=25,concat=15,payload=10"
 bench() { # $1 port, $2 name, $3 extra flags...
-  "${CPU0[@]}" "$BIN" bench --target "127.0.0.1:$1" --system-id bench --password bench \
+  "${GEN[@]}" "$BIN" bench --target "127.0.0.1:$1" --system-id bench --password bench \
     --sessions "$SESSIONS" --window "$WINDOW" --duration "$SECS" --json "${@:3}" >"$OUT/$2.json"
 }
 
