@@ -39,11 +39,13 @@ OUT_ABS=$(cd "$OUT" && pwd)
 
 PACK="$OUT_ABS/reload-pack.toml"
 python3 benches/e2e/gen-pack.py 10000 >"$PACK"
-# The pack after reload $1, swapped in whole so the proxy never reads half a file.
-edit() {
-  python3 benches/e2e/gen-pack.py 10000 --reload "$1" $([ "$FULL" = 1 ] && echo --full) >"$PACK.new"
-  mv "$PACK.new" "$PACK"
-}
+# The pack after each reload, written now (generating it during the run would take CPU
+# the run measures) and renamed over the pack at its reload, so the proxy never reads
+# half a file.
+for i in $(seq "$RELOADS"); do
+  python3 benches/e2e/gen-pack.py 10000 --reload "$i" $([ "$FULL" = 1 ] && echo --full) >"$PACK.r$i"
+done
+edit() { mv "$PACK.r$1" "$PACK"; }
 proxy_config "127.0.0.1:$ADMIN_PORT" "[filter]
 rules = \"$PACK\"" >"$OUT/reload.toml"
 
