@@ -9,7 +9,8 @@
 #   record perf record -g of the proxy; read it with
 #          `perf report -i $OUT/perf.data --no-children`
 #   env: BIN=<smppguard binary> PIN=0|1 (as in run.sh) RULES=default (the default
-#        pack; none by default) SESSIONS=16 WINDOW=256
+#        pack; none by default) SESSIONS=16 WINDOW=256 RATE=<messages/s> (paced, as
+#        latency.sh's runs; saturation by default)
 # Prints throughput, CPU µs per submit of the proxy over the whole run, and the perf
 # counts per submit over the observed 4 s. Ports 27800-27802. Output in $OUT
 # (default target/e2e-profile).
@@ -44,7 +45,7 @@ sleep 1
 ticks() { awk '{print $14 + $15}' "/proc/$mid/stat"; }
 t0=$(ticks)
 "${GEN[@]}" "$BIN" bench --target "127.0.0.1:$PROXY_PORT" --system-id bench --password bench \
-  --sessions "$SESSIONS" --window "$WINDOW" --duration "$SECS" --json \
+  --sessions "$SESSIONS" --window "$WINDOW" --duration "$SECS" --json ${RATE:+--rate "$RATE"} \
   --mix "gsm7=50,ucs2=25,concat=15,payload=10" >"$OUT/bench.json" &
 bp=$!
 sleep 2
