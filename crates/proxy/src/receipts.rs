@@ -139,12 +139,11 @@ impl Receipts {
         let same_id = |e: &u64| {
             tag_of(*e) == tag && record(ring, head, slot_of(*e)).is_some_and(|r| r.id == id)
         };
-        // One probe of the index for both cases.
-        match index.entry(spread(tag), same_id, |e| spread(tag_of(*e))) {
+        match index.find_mut(spread(tag), same_id) {
             // Recorded before: point at the new record, the old one goes stale.
-            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = entry(tag, slot),
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(entry(tag, slot));
+            Some(e) => *e = entry(tag, slot),
+            None => {
+                index.insert_unique(spread(tag), entry(tag, slot), |e| spread(tag_of(*e)));
             }
         }
         ring.push_back(Record {
