@@ -314,3 +314,43 @@ fn prize_claims_spelled_the_usual_ways_are_caught() {
     ]);
     assert_pass(&["You won't believe the queue at the post office, call me later"]);
 }
+
+#[test]
+fn raw_ip_links_are_found_in_the_extracted_links_even_inside_another_link() {
+    // The raw-IP test reads the links the text layer extracted, not the whole text: a
+    // plain one, a defanged one, and one glued behind a garbled link whose own host is a word.
+    assert_caught(&[
+        (
+            "Your reward is ready, claim it at http://203.0.113.9/r.php",
+            "en-raw-ip-lure",
+        ),
+        (
+            "Confirm your payment at hxxp://198.51.100.7/pay",
+            "en-raw-ip-lure",
+        ),
+        (
+            "Your gift is here https:/GO::http://192.0.2.44///r.php",
+            "en-raw-ip-lure",
+        ),
+    ]);
+    assert_pass(&["Server 10.1.2.3 is back online, thank you for waiting"]);
+}
+
+#[test]
+fn dotted_words_with_plain_words_between_them_are_caught() {
+    // Up to three plain words may stand between two dotted ones.
+    assert_caught(&[(
+        "Yo.ur bill for l.ast month is r.eceived, here is a gift: gift-box.example/q",
+        "en-dotted-words-link",
+    )]);
+}
+
+#[test]
+fn a_pet_name_and_a_selfie_far_apart_are_a_romance_lure() {
+    // The pet name and the selfie are two patterns ANDed, not a gap of 80 characters, so
+    // they count anywhere in the message.
+    assert_caught(&[(
+        "hey babe, so bored tonight, nothing on tv and the rain keeps going and going and going... want my selfies? https://cute-chat.example/me",
+        "en-romance-lure",
+    )]);
+}
