@@ -272,6 +272,76 @@ fn main() {
         }
     }
 
+    // `SMPPGUARD_COST_CLASSES=1`: the text database's bytes and scan time with and
+    // without each class of expression (a rough classification by syntax).
+    if std::env::var("SMPPGUARD_COST_CLASSES").is_ok() {
+        let class_of = |e: &smppguard_filter::ExpressionInfo<'_>| -> &'static str {
+            let x = e.expression;
+            if e.guard.is_none() {
+                "no literal"
+            } else if x.contains(".{") || x.contains(".*") || x.contains(".+") {
+                "dot gap .{m,n}"
+            } else if x.contains("\\s*")
+                || x.contains("\\s+")
+                || x.contains("\\s{")
+                || x.contains("\\W{")
+                || x.contains("]{")
+                || x.contains("]*")
+                || x.contains("]+")
+            {
+                "class gap \\s* [..]{m,n}"
+            } else if x.contains("\\b") {
+                "\\b words"
+            } else if !x.contains(['(', '[', '|', '\\', '.', '?', '*', '+', '{']) {
+                "literal"
+            } else {
+                "other"
+            }
+        };
+        let build = |keep: &dyn Fn(&str) -> bool| -> Option<(BlockDatabase, usize)> {
+            let patterns: Patterns = text_exprs
+                .iter()
+                .filter(|e| keep(class_of(e)))
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut p = e.hyperscan_pattern();
+                    p.id = Some(i);
+                    p
+                })
+                .collect();
+            if patterns.is_empty() {
+                return None;
+            }
+            let n = patterns.len();
+            Some((patterns.build().unwrap(), n))
+        };
+        let row = |label: &str, keep: &dyn Fn(&str) -> bool| {
+            if let Some((db, n)) = build(keep) {
+                println!(
+                    "{label:<40} {n:>4} expr. {:>9} bytes {:>6.0} ns/message",
+                    db.size().unwrap(),
+                    cost(&db, &text)
+                );
+            }
+        };
+        let classes = [
+            "dot gap .{m,n}",
+            "class gap \\s* [..]{m,n}",
+            "no literal",
+            "\\b words",
+            "literal",
+            "other",
+        ];
+        row("all", &|_| true);
+        for c in classes {
+            row(&format!("without {c}"), &|k| k != c);
+        }
+        for c in classes {
+            row(&format!("only {c}"), &|k| k == c);
+        }
+        return;
+    }
+
     // `SMPPGUARD_COST_LOO=en|zh|other|all`: each expression's share of its group's
     // database (the group's cost minus the cost without it), costliest first.
     if let Ok(group) = std::env::var("SMPPGUARD_COST_LOO") {
