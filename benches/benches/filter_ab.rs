@@ -6,10 +6,11 @@
 //!
 //! Contenders per pack:
 //! - the shipped default pack, compiled with `Ruleset::compile` ("engine"),
-//!   `Ruleset::compile_ungated` (every optimization but literal gating: "ungated") and
+//!   `Ruleset::compile_ungated` (every optimization but literal gating: "ungated"),
+//!   `Ruleset::compile_unsplit` (every optimization but split gap expressions: "unsplit") and
 //!   `Ruleset::compile_plain` (no gating, no bytewise expressions, `.` scanned: "plain"), and, with
 //!   `SMPPGUARD_AB_BEFORE=path`, an earlier version of the pack compiled plain ("before");
-//! - the generated packs (`1k`, `10k`): engine, ungated, plain and `regex::RegexSet` over the same
+//! - the generated packs (`1k`, `10k`): engine, ungated, unsplit, plain and `regex::RegexSet` over the same
 //!   expressions and the same match text, after checking that the engine and the RegexSet
 //!   find the same rules in every message;
 //! - and "pipeline": the engine's decode + normalize + scan from the raw `short_message`
@@ -163,6 +164,7 @@ fn main() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/default");
         let engine = Engine::new(Ruleset::compile(RulePack::load(dir).unwrap()).unwrap());
         let ungated = Engine::new(Ruleset::compile_ungated(RulePack::load(dir).unwrap()).unwrap());
+        let unsplit = Engine::new(Ruleset::compile_unsplit(RulePack::load(dir).unwrap()).unwrap());
         let plain = Engine::new(Ruleset::compile_plain(RulePack::load(dir).unwrap()).unwrap());
         let before = std::env::var("SMPPGUARD_AB_BEFORE")
             .ok()
@@ -171,6 +173,7 @@ fn main() {
         let mut contenders = vec![
             ("engine", engine_scan(&engine, &decoded, &matched)),
             ("ungated", engine_scan(&ungated, &decoded, &matched)),
+            ("unsplit", engine_scan(&unsplit, &decoded, &matched)),
             ("plain", engine_scan(&plain, &decoded, &matched)),
         ];
         if let Some(b) = &before {
@@ -191,6 +194,9 @@ fn main() {
         );
         let ungated = Engine::new(
             Ruleset::compile_ungated(RulePack::from_toml(&pack.toml, "g.toml").unwrap()).unwrap(),
+        );
+        let unsplit = Engine::new(
+            Ruleset::compile_unsplit(RulePack::from_toml(&pack.toml, "g.toml").unwrap()).unwrap(),
         );
         let plain = Engine::new(
             Ruleset::compile_plain(RulePack::from_toml(&pack.toml, "g.toml").unwrap()).unwrap(),
@@ -230,6 +236,7 @@ fn main() {
             vec![
                 ("engine", engine_scan(&engine, &decoded, &matched)),
                 ("ungated", engine_scan(&ungated, &decoded, &matched)),
+                ("unsplit", engine_scan(&unsplit, &decoded, &matched)),
                 ("plain", engine_scan(&plain, &decoded, &matched)),
                 ("RegexSet", set_scan),
                 ("pipeline", engine_pipeline(&engine, &msgs)),

@@ -13,7 +13,7 @@ use std::time::Instant;
 use hyperscan::Matching;
 use smppguard_text::{DecodedPart, MatchText};
 
-use crate::compile::{FieldDb, NO_LIST, Ruleset};
+use crate::compile::{FieldDb, JoinBufs, NO_LIST, Occurrences, Ruleset};
 use crate::input::{Envelope, Prepared, host_of};
 use crate::model::{Action, Field, Mode};
 use crate::pack::{Cond, Node, Scope, TermKind};
@@ -151,6 +151,11 @@ struct State {
     rule_done: Vec<u32>,
     rule_value: Vec<bool>,
     matched: Vec<u32>,
+    /// Piece occurrences of the value being scanned: (piece id, end).
+    pieces: Vec<(u32, u32)>,
+    /// Split expressions to join for the value being scanned.
+    joins: Vec<u32>,
+    join_bufs: JoinBufs,
 }
 
 impl State {
@@ -476,6 +481,9 @@ fn scan_value(
         opened,
         pending,
         generation,
+        pieces,
+        joins,
+        join_bufs,
         ..
     } = st;
     let mut rec = Recorder {
@@ -496,14 +504,24 @@ fn scan_value(
         return Ok(());
     };
     opened.clear();
+    pieces.clear();
     db.scan(value, hs, |id, _from, to, _flags| {
-        match fdb.opened_by(id) {
-            Some(groups) => opened.extend_from_slice(groups),
-            None => rec.hit(id, to),
+        if let Some(p) = fdb.piece_of(id) {
+            if let Ok(end) = u32::try_from(to) {
+                pieces.push((p, end));
+            }
+        } else {
+            match fdb.opened_by(id) {
+                Some(groups) => opened.extend_from_slice(groups),
+                None => rec.hit(id, to),
+            }
         }
         Matching::Continue
     })
     .map_err(|_| ScanError::Scan)?;
+    if !pieces.is_empty() {
+        join(fdb, field, value, pieces, joins, join_bufs, &mut rec);
+    }
     if opened.is_empty() {
         return Ok(());
     }
@@ -512,6 +530,46 @@ fn scan_value(
     let f = u32::try_from(field.index()).unwrap_or(u32::MAX);
     pending.extend(opened.iter().map(|&g| (f, rec.value, g)));
     Ok(())
+}
+
+/// Decides the split expressions from the piece occurrences of one value's scan: each
+/// whose pieces chain up within its gaps matches, ending where its first chain ends.
+fn join(
+    fdb: &FieldDb,
+    field: Field,
+    value: &[u8],
+    pieces: &mut Vec<(u32, u32)>,
+    joins: &mut Vec<u32>,
+    bufs: &mut JoinBufs,
+    rec: &mut Recorder<'_>,
+) {
+    pieces.sort_unstable();
+    pieces.dedup();
+    joins.clear();
+    let mut last = None;
+    for &(p, _) in pieces.iter() {
+        if last != Some(p) {
+            joins.extend_from_slice(fdb.splits_of_piece(p));
+            last = Some(p);
+        }
+    }
+    joins.sort_unstable();
+    joins.dedup();
+    let occ = Occurrences {
+        hits: pieces,
+        width: &fdb.piece_width,
+    };
+    for &si in joins.iter() {
+        let Some(sx) = fdb.splits.get(si as usize) else {
+            continue;
+        };
+        if let Some(end) = sx
+            .split
+            .earliest_end(value, field.is_utf8(), &sx.ids, &occ, bufs)
+        {
+            rec.hit(sx.expr, u64::from(end));
+        }
+    }
 }
 
 /// Scans the opened groups that can change the verdict: those with a term a rule that
@@ -1046,9 +1104,11 @@ patterns.bank = { literal = "本行" }
 
     #[test]
     fn opened_groups_are_scanned_only_when_their_rule_can_be_true() {
+        // Not split: the gap expressions go to the groups.
         let tuning = Tuning {
             min_gated: 0,
             group_size: 1,
+            split: false,
             ..Tuning::default()
         };
         let rs =

@@ -113,19 +113,38 @@ fn default_pack() -> &'static (Engine, Engine) {
     })
 }
 
+/// The default pack with every gap expression of the shape split, whatever its pieces,
+/// against the same compiled plain.
+fn split_default_pack() -> &'static (Engine, Engine) {
+    static ENGINES: OnceLock<(Engine, Engine)> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/default");
+        let every = Tuning {
+            split_min_weight: 0,
+            ..Tuning::default()
+        };
+        let compile =
+            |t| Engine::new(Ruleset::compile_tuned(RulePack::load(dir).unwrap(), t).unwrap());
+        (compile(every), compile(Tuning::PLAIN))
+    })
+}
+
 /// The default pack gated however few its costly expressions, one per group, against
 /// the same without gating.
 fn gated_default_pack() -> &'static (Engine, Engine) {
     static ENGINES: OnceLock<(Engine, Engine)> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/default");
+        // Without splitting, which keeps most costly expressions out of the groups.
         let gated = Tuning {
             min_gated: 0,
             group_size: 1,
+            split: false,
             ..Tuning::default()
         };
         let ungated = Tuning {
             gate: false,
+            split: false,
             ..Tuning::default()
         };
         let compile =
@@ -210,6 +229,13 @@ proptest! {
     }
 
     #[test]
+    fn the_default_pack_gives_the_same_verdicts_with_every_gap_expression_split(
+        parts in prop::collection::vec(prop::sample::select(PIECES), 1..10),
+    ) {
+        same_verdicts(split_default_pack(), &parts.concat())?;
+    }
+
+    #[test]
     fn the_default_pack_gives_the_same_verdicts_gated_and_ungated(
         parts in prop::collection::vec(prop::sample::select(PIECES), 1..10),
     ) {
@@ -242,6 +268,34 @@ fn the_default_pack_uses_both_optimizations() {
     // field also has a regex on the links' shape.)
     assert!(tuned.field_db(Field::Phone).unwrap().db.is_none());
     assert!(plain.field_db(Field::Phone).unwrap().db.is_some());
+}
+
+#[test]
+fn the_default_pack_splits_its_gap_expressions() {
+    let stats = |e: &Engine| e.ruleset().stats().clone();
+    let (every, plain) = (
+        stats(&split_default_pack().0),
+        stats(&split_default_pack().1),
+    );
+    let shipped = stats(&default_pack().0);
+    eprintln!(
+        "split {} (every piece: {}) of {} expressions; database bytes {} ({}; plain {})",
+        shipped.split_expressions,
+        every.split_expressions,
+        every.expressions,
+        shipped.database_bytes,
+        every.database_bytes,
+        plain.database_bytes
+    );
+    assert!(every.split_expressions > 40, "{}", every.split_expressions);
+    assert!(
+        shipped.split_expressions > 5,
+        "{}",
+        shipped.split_expressions
+    );
+    assert!(shipped.split_expressions < every.split_expressions);
+    assert!(every.database_bytes < plain.database_bytes);
+    assert_eq!(plain.split_expressions, 0);
 }
 
 #[test]
@@ -517,6 +571,177 @@ proptest! {
                 any_matches(&literals, p.flags, &text),
                 "{} matches {:?} but no guard literal of {:?} does",
                 e.expression, text, literals
+            );
+        }
+    }
+}
+
+/// Pieces of split expressions: literals (Chinese, ASCII), alternations, optional
+/// parts, small classes, `\b` at the edges; overlapping and repeated on purpose.
+fn split_piece() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "ab",
+        "b",
+        "ba",
+        "卡",
+        "信用卡",
+        "(ab|b)",
+        "(ab|卡)",
+        "(a|b)b?",
+        "a[bc]",
+        r"\bab\b",
+        r"\b(ab|abc|b)\b",
+        "(信用|卡)",
+        "用",
+        "k",
+        r"\bk",
+        "(ab)?卡",
+    ])
+    .prop_map(str::to_owned)
+}
+
+/// Gaps: bounded repeats of `.`, negated and ASCII classes, `\s`, `\W`.
+fn split_gap() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        ".{0,3}",
+        ".{1,4}",
+        ".{2}",
+        ".?",
+        "[^a]{0,2}",
+        r"\s{0,2}",
+        r"\W{0,3}",
+        "[b ]{1,3}",
+        r"[^\n]{0,5}",
+        ".{0,12}",
+        r"\d{1,2}",
+    ])
+    .prop_map(str::to_owned)
+}
+
+/// Expressions of the split shape: branches of pieces joined by gaps, and now and then
+/// a branch of another shape (kept whole).
+fn split_expr() -> impl Strategy<Value = String> {
+    let branch = (
+        split_piece(),
+        prop::collection::vec((split_gap(), split_piece()), 0..3),
+    )
+        .prop_map(|(first, links)| {
+            let mut b = first;
+            for (g, p) in links {
+                b.push_str(&g);
+                b.push_str(&p);
+            }
+            b
+        });
+    let other = prop::sample::select(vec!["a+b", "^卡", "b.*a"]).prop_map(str::to_owned);
+    (
+        prop::collection::vec(branch, 1..4),
+        prop::option::weighted(0.2, other),
+    )
+        .prop_map(|(mut branches, other)| {
+            branches.extend(other);
+            branches.join("|")
+        })
+}
+
+fn split_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            'a', 'b', 'c', 'A', 'B', 'k', 'K', '0', '1', ' ', ' ', '\n', '\t', '卡', '信', '用',
+            'é', '，', '😀', '\u{212a}',
+        ]),
+        0..40,
+    )
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+/// Where the first match of `e` ends, by Hyperscan, compiled whole in UTF-8 mode.
+fn first_end(e: &HsExpr, text: &str) -> Option<u64> {
+    match_ends(e, text, false).first().copied()
+}
+
+/// Where the first match of `e` ends, by the split path: its pieces scanned (every
+/// occurrence), joined, and its other branches matched whole.
+fn split_first_end(
+    sx: &SplitExpr,
+    pieces: &Pieces,
+    rest: Option<&HsExpr>,
+    text: &str,
+) -> Option<u64> {
+    let patterns: Vec<Pattern> = pieces
+        .patterns
+        .iter()
+        .enumerate()
+        .map(|(j, p)| Pattern {
+            id: Some(j),
+            ..p.clone()
+        })
+        .collect();
+    let db: BlockDatabase = Patterns(patterns).build().unwrap();
+    let scratch = db.alloc_scratch().unwrap();
+    let mut hits = Vec::new();
+    db.scan(text, &scratch, |id, _, to, _| {
+        hits.push((id, u32::try_from(to).unwrap()));
+        Matching::Continue
+    })
+    .unwrap();
+    hits.sort_unstable();
+    hits.dedup();
+    let occ = Occurrences {
+        hits: &hits,
+        width: &pieces.width,
+    };
+    let joined = sx
+        .split
+        .earliest_end(
+            text.as_bytes(),
+            true,
+            &sx.ids,
+            &occ,
+            &mut JoinBufs::default(),
+        )
+        .map(u64::from);
+    let rest = rest.and_then(|r| first_end(r, text));
+    joined.into_iter().chain(rest).min()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn split_expressions_match_where_hyperscan_does(
+        expr in split_expr(),
+        caseless in any::<bool>(),
+        dotall in any::<bool>(),
+        ucp in any::<bool>(),
+        texts in prop::collection::vec(split_text(), 1..8),
+    ) {
+        let e = HsExpr {
+            expression: expr,
+            flags: ExprFlags { caseless, dotall, utf8: true, ucp },
+            literal: None,
+        };
+        prop_assume!(check_expression(&e).is_ok());
+        let normalizer = Normalizer::new(NormalizeOptions::default());
+        let mut pieces = Pieces::default();
+        let every = Tuning { split_min_weight: 0, ..Tuning::default() };
+        let sx = pieces.split(0, &e, Field::Text, &normalizer, every);
+        let Some(sx) = sx else {
+            return Ok(());
+        };
+        let rest = sx.split.rest.as_ref().map(|r| HsExpr {
+            expression: r.clone(),
+            ..e.clone()
+        });
+        for text in texts {
+            // Caseless pieces are split only on NFKC text (no U+212A there).
+            if caseless && text.contains('\u{212a}') {
+                continue;
+            }
+            prop_assert_eq!(
+                split_first_end(&sx, &pieces, rest.as_ref(), &text),
+                first_end(&e, &text),
+                "{} in {:?}", e.expression, text
             );
         }
     }

@@ -216,7 +216,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Whether `regex_syntax` reads `s` as Hyperscan (PCRE syntax) does, or as a superset:
 /// a conservative scan that refuses whatever the two dialects may read differently.
-fn same_dialect(s: &str) -> bool {
+pub(crate) fn same_dialect(s: &str) -> bool {
     if s.contains("{,") {
         // PCRE: the literal text "{,"; regex_syntax: a repetition.
         return false;
