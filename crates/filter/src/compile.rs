@@ -569,6 +569,16 @@ impl Pieces {
             }
             built.push(ps);
         }
+        // The other branches, matched whole, may be a part Hyperscan refuses alone (a
+        // branch that can never match).
+        if let Some(rest) = &s.rest {
+            let rest = HsExpr {
+                expression: rest.clone(),
+                flags: e.flags,
+                literal: None,
+            };
+            pattern(&rest, true, false).info().ok()?;
+        }
         let ids = built
             .into_iter()
             .map(|ps| {
