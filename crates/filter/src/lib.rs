@@ -36,7 +36,8 @@
 //! - `compile`: pack → Hyperscan databases and evaluation tables; `compile::gate`: the
 //!   guard literals that keep big packs' costly expressions unscanned until they can match;
 //!   `compile::reuse`: a reload's databases taken from the live ruleset where their input
-//!   did not change ([`Ruleset::compile_with`], [`ReuseStats`]);
+//!   did not change ([`Ruleset::compile_with`], [`ReuseStats`]); `compile::split`: gap
+//!   expressions of long literal pieces matched as those literals and joined after the scan;
 //! - `scan`: per-message scanning and rule evaluation; `verdict`: its result;
 //! - `engine`: live/shadow rulesets and reload; `input`: what the caller hands in;
 //! - `error`: load, validation and compile errors with file, line, rule and pattern.
