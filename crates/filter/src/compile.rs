@@ -873,15 +873,25 @@ impl Ruleset {
             // are numbered) with their widths.
             let mut splits: Vec<SplitExpr> = Vec::new();
             let mut pieces = Pieces::default();
+            // Not in a gated field: there the costly expressions are scanned only when
+            // opened, and their pieces in the field's database measured slower (the
+            // generated 1k pack: 643 against 395 ns per message).
+            let split_here = tuning.split
+                && !(tuning.gate
+                    && exprs
+                        .iter()
+                        .filter(|e| tuning.any_value(e).is_none())
+                        .filter_map(|e| tuning.guard(e, tuning.bytes(e, field, &normalizer)))
+                        .filter(|g| g.costly)
+                        .count()
+                        >= tuning.min_gated);
             for (i, e) in exprs.iter().enumerate() {
                 let Ok(id) = u32::try_from(i) else { continue };
                 if let Some(kind) = tuning.any_value(e) {
                     any_value.push((id, kind));
                     continue;
                 }
-                if tuning.split
-                    && let Some(sx) = pieces.split(id, e, field, &normalizer, tuning)
-                {
+                if split_here && let Some(sx) = pieces.split(id, e, field, &normalizer, tuning) {
                     if let Some(rest) = &sx.split.rest {
                         let rest = HsExpr {
                             expression: rest.clone(),

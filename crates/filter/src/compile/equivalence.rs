@@ -438,6 +438,8 @@ fn generated_engines() -> &'static (Engine, Engine) {
         })
         .unwrap();
         assert!(!gated.field_db(Field::Text).unwrap().groups.is_empty());
+        // A gated field's gap expressions are not split.
+        assert_eq!(gated.stats().split_expressions, 0);
         (
             Engine::new(gated),
             Engine::new(compile(Tuning::PLAIN).unwrap()),
