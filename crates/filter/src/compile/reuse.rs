@@ -198,7 +198,8 @@ impl<'a> Reuser<'a> {
             }
             for db in fdb.db.iter().chain(&fdb.groups) {
                 for piece in std::iter::once(&db.primary).chain(&db.delta) {
-                    if here(piece) {
+                    // An empty key is a database whose input is not known: never reused.
+                    if here(piece) && !piece.key.is_empty() {
                         pieces.insert(&*piece.key, piece);
                     }
                 }
@@ -222,32 +223,24 @@ impl<'a> Reuser<'a> {
         compile: &mut impl FnMut(Vec<Pattern>) -> Result<BlockDatabase, Error>,
     ) -> Result<Db, Error> {
         let ids = ids_of(&patterns);
+        let whole = |primary| Db {
+            primary,
+            delta: None,
+            ids: ids.as_slice().into(),
+        };
         let Some(key) = key_of(&patterns) else {
-            let primary = self.compile(None, patterns, compile)?;
-            return Ok(Db {
-                primary,
-                delta: None,
-                ids: ids.into(),
-            });
+            // Never reused: the empty key matches no database's input.
+            return Ok(whole(self.compile(Key::default(), patterns, compile)?));
         };
         if let Some(primary) = self.reuse(&key) {
-            return Ok(Db {
-                primary,
-                delta: None,
-                ids: ids.into(),
-            });
+            return Ok(whole(primary));
         }
         if let Some(base) = main.and_then(|f| self.mains.get(&f)).map(|d| &d.primary)
             && let Some(db) = self.patch(base, &key, &patterns, &ids, compile)?
         {
             return Ok(db);
         }
-        let primary = self.compile(Some(key), patterns, compile)?;
-        Ok(Db {
-            primary,
-            delta: None,
-            ids: ids.into(),
-        })
+        Ok(whole(self.compile(key, patterns, compile)?))
     }
 
     /// The live piece compiled from `key`, counted.
@@ -258,14 +251,13 @@ impl<'a> Reuser<'a> {
         Some(piece)
     }
 
-    /// Compiles `patterns`, counted; `key` is their input when known.
+    /// Compiles `patterns`, counted; `key` is their input (empty when not known).
     fn compile(
         &mut self,
-        key: Option<Key>,
+        key: Key,
         patterns: Vec<Pattern>,
         compile: &mut impl FnMut(Vec<Pattern>) -> Result<BlockDatabase, Error>,
     ) -> Result<Arc<Piece>, Error> {
-        let key = key.or_else(|| key_of(&patterns)).unwrap_or_default();
         let started = Instant::now();
         let db = compile(patterns)?;
         self.stats.compiled += 1;
@@ -326,10 +318,10 @@ impl<'a> Reuser<'a> {
         let delta = if added.is_empty() {
             None
         } else {
-            let delta_key = key_of(&added).unwrap_or_default();
-            match self.reuse(&delta_key) {
+            let delta_key = key_of(&added);
+            match delta_key.as_deref().and_then(|k| self.reuse(k)) {
                 Some(piece) => Some(piece),
-                None => Some(self.compile(Some(delta_key), added, compile)?),
+                None => Some(self.compile(delta_key.unwrap_or_default(), added, compile)?),
             }
         };
         // The base itself is reused.

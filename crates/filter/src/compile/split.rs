@@ -561,6 +561,16 @@ impl Occurrences<'_> {
 }
 
 impl Split {
+    /// The branches of another shape as an expression of their own, with `e`'s flags:
+    /// matched by Hyperscan beside the pieces.
+    pub(crate) fn rest_expr(&self, e: &HsExpr) -> Option<HsExpr> {
+        self.rest.as_ref().map(|rest| HsExpr {
+            expression: rest.clone(),
+            flags: e.flags,
+            literal: None,
+        })
+    }
+
     /// Where the first match of the split branches ends in `value`, given every
     /// occurrence of every piece. `ids[p]`: the piece ids (one per byte width) of piece
     /// `p`. `utf8`: gaps count characters of valid UTF-8, not bytes.
